@@ -1,0 +1,67 @@
+# Helpers shared by all rule files: config validation, the dataset profile, paths.
+# All logic that can live in the library does (weakseg.workflow); this file wires it.
+
+import os
+import sys
+
+from snakemake.utils import validate
+
+# Jobs import the library from src/ whether or not it is installed (conda envs, clusters).
+_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
+from weakseg.data.benchmarks import resolve_profile
+from weakseg.tables.specs import PAPERS, load_paper
+from weakseg.workflow import check_enabled_methods, eval_path, table_spec
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+RESULTS = config["results"]
+PROFILE = config["dataset_profile"]
+BENCH_TO_DATASET = resolve_profile(config)
+SYNTHETIC_DATASETS = sorted(config["synthetic"]["datasets"])
+ENABLED = check_enabled_methods(config["methods"]["enabled"])
+
+_undefined = sorted(set(BENCH_TO_DATASET.values()) - set(SYNTHETIC_DATASETS))
+if PROFILE == "synthetic" and _undefined:
+    raise ValueError(
+        f"config 'profiles.synthetic' maps benchmarks to datasets {_undefined} that "
+        f"'synthetic.datasets' does not define; defined: {SYNTHETIC_DATASETS}"
+    )
+
+
+def dataset_dir(name):
+    return f"{RESULTS}/data/{name}"
+
+
+def profile_datasets():
+    """Dataset names the active profile measures on."""
+    return sorted(set(BENCH_TO_DATASET.values()))
+
+
+def table_files(paper, table):
+    return expand(f"{RESULTS}/tables/{paper}/{table}.{{ext}}", ext=["csv", "md", "png"])
+
+
+def enabled_tables():
+    """(paper, table id) of every table of every enabled method."""
+    return [(p, t) for p in ENABLED for t in load_paper(p).tables]
+
+
+def table_evaluations(wildcards):
+    """[variant, benchmark, evaluation path] for every measured cell group of a table."""
+    spec = table_spec(wildcards.paper, wildcards.table, ENABLED)
+    return [
+        [variant, bench, eval_path(RESULTS, wildcards.paper, BENCH_TO_DATASET[bench], variant)]
+        for variant, bench in sorted(spec.requirements())
+    ]
+
+
+def table_inputs(wildcards):
+    evals = table_evaluations(wildcards)
+    return {
+        "evals": [path for _, _, path in evals],
+        "datasets": sorted({f"{dataset_dir(BENCH_TO_DATASET[b])}/index.parquet" for _, b, _ in evals}),
+    }

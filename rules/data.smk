@@ -1,0 +1,30 @@
+# Stage 1: datasets in the canonical format (weakseg.data). The synthetic profile is
+# generated here; real-dataset download and conversion rules come with issue #9.
+
+
+rule synthetic_dataset:
+    output:
+        index=f"{RESULTS}/data/{{dataset}}/index.parquet",
+        meta=f"{RESULTS}/data/{{dataset}}/meta.json",
+    wildcard_constraints:
+        dataset="|".join(SYNTHETIC_DATASETS),
+    params:
+        synthetic=config["synthetic"],
+    log:
+        f"{RESULTS}/logs/data/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/synthetic_dataset.py"
+
+
+rule data:
+    input:
+        [f"{dataset_dir(d)}/index.parquet" for d in profile_datasets()],
+    localrule: True

@@ -1,0 +1,91 @@
+# Last stage: tables (weakseg.tables). One target per table (e.g. `snakemake fc_table1`
+# or its CSV path), the dataset summary, and the index of everything built.
+
+
+rule table:
+    input:
+        unpack(table_inputs),
+    output:
+        csv=f"{RESULTS}/tables/{{paper}}/{{table}}.csv",
+        md=f"{RESULTS}/tables/{{paper}}/{{table}}.md",
+        png=f"{RESULTS}/tables/{{paper}}/{{table}}.png",
+    wildcard_constraints:
+        paper="|".join(PAPERS),
+    params:
+        evals=table_evaluations,
+        profile=PROFILE,
+        datasets={b: dataset_dir(d) for b, d in BENCH_TO_DATASET.items()},
+    log:
+        f"{RESULTS}/logs/tables/{{paper}}/{{table}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/tables/{{paper}}/{{table}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/build_table.py"
+
+
+rule data_summary:
+    input:
+        [f"{dataset_dir(d)}/index.parquet" for d in profile_datasets()],
+    output:
+        csv=f"{RESULTS}/tables/data/summary.csv",
+        md=f"{RESULTS}/tables/data/summary.md",
+        png=f"{RESULTS}/tables/data/summary.png",
+    params:
+        profile=PROFILE,
+        profile_map=BENCH_TO_DATASET,
+        datasets={d: dataset_dir(d) for d in profile_datasets()},
+    log:
+        f"{RESULTS}/logs/tables/data_summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/tables/data_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/data_summary.py"
+
+
+rule tables_index:
+    input:
+        f"{RESULTS}/tables/data/summary.md",
+        [table_files(p, t) for p, t in enabled_tables()],
+    output:
+        md=f"{RESULTS}/tables/index.md",
+        html=f"{RESULTS}/tables/index.html",
+    params:
+        profile=PROFILE,
+        enabled=list(ENABLED),
+    log:
+        f"{RESULTS}/logs/tables/index.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/tables/index.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../scripts/tables_index.py"
+
+
+# One named target per table of the five papers: `snakemake fc_table1` builds that table
+# and only what it needs; for a method not implemented yet it stops with the issue number.
+for _paper in PAPERS:
+    for _table in load_paper(_paper).tables.values():
+
+        rule:
+            name:
+                _table.name
+            input:
+                table_files(_paper, _table.id),
+            localrule: True

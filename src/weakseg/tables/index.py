@@ -1,0 +1,29 @@
+"""What the tables index lists: the dataset summary, every table of the enabled methods,
+and every other table with the reason it was not built."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from weakseg.methods import implemented
+from weakseg.tables.render import IndexEntry
+from weakseg.tables.specs import PAPERS, load_paper
+
+
+def index_entries(enabled: Sequence[str]) -> list[IndexEntry]:
+    """Entries in paper order; links are relative to ``results/tables/``."""
+    entries = [IndexEntry("data", "summary", "Datasets of the profile beside the real benchmarks",
+                          "data/summary.md", "built")]
+    done = implemented()
+    for paper in PAPERS:
+        spec = load_paper(paper)
+        if paper in enabled:
+            status, linked = "built", True
+        elif paper in done:
+            status, linked = "method not enabled in config 'methods.enabled'", False
+        else:
+            status, linked = f"not built: method not implemented yet (issue #{spec.issue})", False
+        for t in spec.tables.values():
+            entries.append(IndexEntry(paper, f"{t.paper_table} ({t.id})", t.title,
+                                      f"{paper}/{t.id}.md" if linked else None, status))
+    return entries
