@@ -2,22 +2,19 @@
 # Default target: `tables` (every table of the methods enabled in config.yaml, the
 # dataset summary and the index). See README.md.
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The repository's config.yaml, wherever the working directory is; --configfile and
+# --config override it key by key.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "rules/common.smk"
-
-
-rule tables:
-    input:
-        f"{RESULTS}/tables/index.md",
-        f"{RESULTS}/tables/index.html",
-    default_target: True
 
 
 include: "rules/data.smk"

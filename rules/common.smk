@@ -1,15 +1,21 @@
-# Helpers shared by all rule files: config validation, the dataset profile, paths.
+# Helpers shared by every .smk file (config validation, dataset profile, paths).
 # All logic that can live in the library does (weakseg.workflow); this file wires it.
 
+import importlib.util
 import os
-import sys
 
 from snakemake.utils import validate
 
-# Jobs import the library from src/ whether or not it is installed (conda envs, clusters).
-_SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+# Rules and jobs import the installed library (`pip install -e .`, or the conda envs
+# of envs/), which must be this checkout, or jobs would run other code.
+_spec = importlib.util.find_spec("weakseg")
+if _spec is None or not os.path.samefile(
+    os.path.dirname(_spec.origin), os.path.join(workflow.basedir, "src", "weakseg")
+):
+    raise ImportError(
+        f"the weakseg library of this checkout is not installed in this environment; "
+        f"run `pip install -e {workflow.basedir}` (found: {_spec.origin if _spec else 'none'})"
+    )
 
 from weakseg.data.benchmarks import resolve_profile
 from weakseg.tables.specs import PAPERS, load_paper

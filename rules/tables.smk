@@ -2,6 +2,13 @@
 # or its CSV path), the dataset summary, and the index of everything built.
 
 
+rule tables:
+    input:
+        f"{RESULTS}/tables/index.md",
+        f"{RESULTS}/tables/index.html",
+    default_target: True
+
+
 rule table:
     input:
         unpack(table_inputs),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -85,7 +84,6 @@ def logged(log_path: str | Path, job: str) -> Iterator[logging.Logger]:
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars: one line per 5 s in a log file
     with open(log_path, "w", buffering=1) as fh:
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = fh

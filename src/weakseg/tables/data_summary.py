@@ -77,8 +77,8 @@ def write_summary(df: pd.DataFrame, profile: str, csv: Path, md: Path, png: Path
     with atomic_path(csv) as tmp:
         df.assign(profile=profile).to_csv(tmp, index=False)
     lines = [f"# Datasets of profile `{profile}` beside the real benchmarks", "",
-             "Each cell: count in the dataset measured on / count the papers state for the real benchmark "
-             "(– where no source states it).", "", "| benchmark | dataset | statistic | measured | real |",
+             "measured: count in the dataset the profile maps the benchmark to; real: count the papers "
+             "(or their released splits) state for the real benchmark, – where no source states it.", "", "| benchmark | dataset | statistic | measured | real |",
              "|---|---|---|---|---|"]
     for rec in df.itertuples(index=False):
         real = "–" if pd.isna(rec.real) else f"{int(rec.real):,}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
+from weakseg.progress import progress
 
 from weakseg.data.synthetic.appearance import ClassAppearance, Instance, sample_instance
 from weakseg.data.synthetic.scene import BackgroundStyle, composite, render_background, tight_box, void_border
@@ -53,7 +53,7 @@ def generate_images(spec: ImagesSpec, appearances: dict[str, ClassAppearance], p
     if spec.layout not in LAYOUTS:
         raise ValueError(f"layout {spec.layout!r} is not one of {list(LAYOUTS)}")
     jobs = _plan(spec, rng)
-    for item, split, group, objects, label in tqdm(jobs, desc="images", unit="img"):
+    for item, split, group, objects, label in progress(jobs, desc="images", unit="img"):
         _render_image(spec, appearances, pool, style, rng, writer, item, split, group, objects, label)
 
 
@@ -101,21 +101,20 @@ def _render_image(spec: ImagesSpec, appearances: dict[str, ClassAppearance], poo
     object_colours = np.concatenate([i.colours for i in instances]) if instances else pool[:1]
     background = render_background(rng, h, w, pool, object_colours, style)
     comp = composite(rng, background, instances, style.noise)
-    boxes, box_labels = [], []
     mask = np.zeros((h, w), np.uint8)
+    kept = []
     for inst, visible in zip(instances, comp.visible):
         name = inst.appearance.name
-        box = tight_box(visible)
-        if box is None or (spec.layout == "groups" and name != label):
+        if not visible.any() or (spec.layout == "groups" and name != label):
             continue
-        boxes.append(box)
-        box_labels.append(name)
         mask[visible] = 1 if spec.layout == "groups" else spec.classes.index(name) + 1
+        kept.append((name, visible))
     if spec.layout == "scenes":
-        labels = sorted(set(box_labels))
         mask = void_border(mask, spec.void_border)
-    else:
-        labels = [label] if label else []
+        # an object whose few visible pixels all fall in the void band is not annotated
+        kept = [(name, v) for name, v in kept if (mask[v] == spec.classes.index(name) + 1).any()]
+    boxes, box_labels = [tight_box(v) for _, v in kept], [name for name, _ in kept]
+    labels = sorted(set(box_labels)) if spec.layout == "scenes" else ([label] if label else [])
     writer.add(
         item=item, split=split, image=comp.image, labels=labels,
         cls=label if spec.layout != "scenes" else None, group=group,

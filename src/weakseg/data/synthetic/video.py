@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
+from weakseg.progress import progress
 
 from weakseg.data.synthetic.appearance import ClassAppearance, sample_instance
 from weakseg.data.synthetic.scene import BackgroundStyle, composite, render_background, tight_box
@@ -52,7 +52,7 @@ def generate_videos(spec: VideoSpec, appearances: dict[str, ClassAppearance], po
                     style: BackgroundStyle, rng: np.random.Generator, writer: DatasetWriter) -> None:
     """Render every video of ``spec`` into ``writer``."""
     jobs = [(c, split, i) for c in spec.classes for split, n in spec.videos_per_class.items() for i in range(n)]
-    for number, (cls, split, _) in enumerate(tqdm(jobs, desc="videos", unit="video")):
+    for number, (cls, split, _) in enumerate(progress(jobs, desc="videos", unit="video")):
         video = f"{cls}{number:03d}"
         _render_video(spec, appearances[cls], pool, style, rng, writer, video, cls, split)
 

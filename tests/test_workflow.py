@@ -1,0 +1,75 @@
+"""The Snakemake workflow end to end on the tiny synthetic config, lint, and the errors a
+user meets before any job runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from weakseg.workflow import ConfigError, check_enabled_methods, table_spec
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "config" / "tiny.yaml"
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args,
+           "--configfile", str(TINY)]  # last: it takes every following word as a config file
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
+
+
+def test_tables_end_to_end_on_the_tiny_profile(tmp_path):
+    run = snakemake(tmp_path, "tables")
+    assert run.returncode == 0, run.stderr[-3000:]
+    tables = tmp_path / "results" / "tables"
+    index = (tables / "index.md").read_text()
+    assert "[summary](data/summary.md)" in index
+    assert "not built: method not implemented yet (issue #4)" in index
+    assert (tables / "index.html").read_text().startswith("<!doctype html>")
+    summary = pd.read_csv(tables / "data" / "summary.csv")
+    msrc = summary.query("benchmark == 'msrc' and statistic == 'images'")
+    assert msrc["measured"].item() == 14 and msrc["real"].item() == 70  # 7 groups x 2 images (tiny)
+    for name in ("syn_yto", "syn_voc", "syn_coco_seg"):
+        assert (tmp_path / "results" / "data" / name / "index.parquet").is_file()
+        assert "done in" in (tmp_path / "results" / "logs" / "data" / f"{name}.log").read_text()
+        assert (tmp_path / "results" / "benchmarks" / "data" / f"{name}.tsv").is_file()
+    rerun = snakemake(tmp_path, "tables", "-n")
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+def test_lint_is_clean():
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0
+    assert "Congratulations, your workflow is in a good condition!" in run.stdout + run.stderr
+
+
+def test_a_table_of_an_unimplemented_method_fails_with_its_issue(tmp_path):
+    run = snakemake(tmp_path, "fc_table1")
+    assert run.returncode != 0
+    assert "not implemented yet (issue #4)" in run.stderr + run.stdout
+    assert not (tmp_path / "results" / "tables" / "fc").exists()
+
+
+@pytest.mark.parametrize("override, message", [
+    (["--config", "dataset_profil=real"], "Additional properties are not allowed ('dataset_profil'"),
+    (["--config", "methods={'enabled':['fcc']}"], "'fcc' is not one of"),
+    (["--config", "dataset_profile=real"], "'dataset_profile: real' has no entry under 'profiles'"),
+    (["--config", "synthetic={'seed':'zero'}"], "'zero' is not of type 'integer'"),
+])
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, message):
+    run = snakemake(tmp_path, "-n", "tables", *override)
+    assert run.returncode != 0
+    assert message in run.stderr + run.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_enabling_an_unimplemented_method_names_the_issue():
+    with pytest.raises(ConfigError, match=r"names 'ssnm', whose method is not implemented yet \(issue #6\)"):
+        check_enabled_methods(["ssnm"])
+    with pytest.raises(ConfigError, match="has no table 'table9'"):
+        table_spec("fc", "table9", [])
