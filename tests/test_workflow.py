@@ -73,3 +73,9 @@ def test_enabling_an_unimplemented_method_names_the_issue():
         check_enabled_methods(["ssnm"])
     with pytest.raises(ConfigError, match="has no table 'table9'"):
         table_spec("fc", "table9", [])
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci.startswith("python3 -m venv .venv")
+    assert f"```bash\n{ci}\n```" in (REPO / "README.md").read_text()
