@@ -24,7 +24,27 @@ rule synthetic_dataset:
         "../scripts/synthetic_dataset.py"
 
 
+rule dataset_preview:
+    input:
+        index=f"{RESULTS}/data/{{dataset}}/index.parquet",
+    output:
+        f"{RESULTS}/tables/data/previews/{{dataset}}.png",
+    log:
+        f"{RESULTS}/logs/data/preview_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/preview_{{dataset}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/dataset_preview.py"
+
+
 rule data:
     input:
         [f"{dataset_dir(d)}/index.parquet" for d in profile_datasets()],
+        [f"{RESULTS}/tables/data/previews/{d}.png" for d in profile_datasets()],
     localrule: True

@@ -64,6 +64,7 @@ rule data_summary:
 rule tables_index:
     input:
         f"{RESULTS}/tables/data/summary.md",
+        [f"{RESULTS}/tables/data/previews/{d}.png" for d in profile_datasets()],
         [table_files(p, t) for p, t in enabled_tables()],
     output:
         md=f"{RESULTS}/tables/index.md",
@@ -71,6 +72,7 @@ rule tables_index:
     params:
         profile=PROFILE,
         enabled=list(ENABLED),
+        previews=profile_datasets(),
     log:
         f"{RESULTS}/logs/tables/index.log",
     benchmark:

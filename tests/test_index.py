@@ -74,3 +74,14 @@ def test_mask_of_the_wrong_size_is_an_error(tiny_datasets, tmp_path):
     cv2.imwrite(str(root / ds.row(item)["mask"]), np.zeros((5, 5), np.uint8))
     with pytest.raises(DatasetError, match="mask is 5x5, image is 96x96"):
         ds.mask(item)
+
+
+def test_contact_sheet_tiles_annotated_items(tiny_datasets):
+    import numpy as np
+
+    from weakseg.data.preview import BOX_COLOUR, contact_sheet
+
+    ds = Dataset(tiny_datasets["syn_pascal07_6x2"])
+    sheet = contact_sheet(ds, n=8, cols=4)
+    assert sheet.shape == (2 * 96, 4 * 96, 3)
+    assert (sheet == np.array(BOX_COLOUR, np.uint8)).all(axis=2).any(), "boxes are drawn"

@@ -102,20 +102,14 @@ def _as_boxes(boxes: ArrayLike, name: str) -> np.ndarray:
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains non-finite coordinates")
-    bad_x = arr[:, 2] < arr[:, 0]
-    if np.any(bad_x):
-        i = int(np.flatnonzero(bad_x)[0])
-        raise ValueError(
-            f"{name}[{i}] has x_max < x_min: {arr[i].tolist()} "
-            "(expected (x_min, y_min, x_max, y_max))"
-        )
-    bad_y = arr[:, 3] < arr[:, 1]
-    if np.any(bad_y):
-        i = int(np.flatnonzero(bad_y)[0])
-        raise ValueError(
-            f"{name}[{i}] has y_max < y_min: {arr[i].tolist()} "
-            "(expected (x_min, y_min, x_max, y_max))"
-        )
+    for lo, hi, axis in ((0, 2, "x"), (1, 3, "y")):
+        bad = arr[:, hi] < arr[:, lo]
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name}[{i}] has {axis}_max < {axis}_min: {arr[i].tolist()} "
+                "(expected (x_min, y_min, x_max, y_max))"
+            )
     return arr
 
 

@@ -157,7 +157,7 @@ class Dataset:
     def mask(self, item: str) -> np.ndarray | None:
         """Mask of ``item`` as uint8 (H, W), or None where not annotated."""
         row = self.row(item)
-        if row["mask"] is None:
+        if pd.isna(row["mask"]):
             return None
         mask = read_mask(self.root / row["mask"])
         if mask.shape != (row["height"], row["width"]):

@@ -10,10 +10,15 @@ from weakseg.tables.render import IndexEntry
 from weakseg.tables.specs import PAPERS, load_paper
 
 
-def index_entries(enabled: Sequence[str]) -> list[IndexEntry]:
-    """Entries in paper order; links are relative to ``results/tables/``."""
+def index_entries(enabled: Sequence[str], previews: Sequence[str] = ()) -> list[IndexEntry]:
+    """Entries in paper order; links are relative to ``results/tables/``.
+
+    ``previews`` names the datasets whose contact sheet (``data/previews/<name>.png``) exists.
+    """
     entries = [IndexEntry("data", "summary", "Datasets of the profile beside the real benchmarks",
                           "data/summary.md", "built")]
+    entries += [IndexEntry("data", f"preview {d}", f"Sample images of {d} with ground-truth boxes and masks",
+                           f"data/previews/{d}.png", "built") for d in previews]
     done = implemented()
     for paper in PAPERS:
         spec = load_paper(paper)
