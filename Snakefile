@@ -18,4 +18,5 @@ include: "rules/common.smk"
 
 
 include: "rules/data.smk"
+include: "rules/preprocess.smk"
 include: "rules/tables.smk"

@@ -17,7 +17,10 @@ if _spec is None or not os.path.samefile(
         f"run `pip install -e {workflow.basedir}` (found: {_spec.origin if _spec else 'none'})"
     )
 
+import json
+
 from weakseg.data.benchmarks import resolve_profile
+from weakseg.preprocess.run import DEPENDENCY_KINDS, check_products
 from weakseg.tables.specs import PAPERS, load_paper
 from weakseg.workflow import check_enabled_methods, eval_path, table_spec
 
@@ -29,6 +32,17 @@ PROFILE = config["dataset_profile"]
 BENCH_TO_DATASET = resolve_profile(config)
 SYNTHETIC_DATASETS = sorted(config["synthetic"]["datasets"])
 ENABLED = check_enabled_methods(config["methods"]["enabled"])
+PRODUCTS = config["preprocess"]["products"]
+check_products(PRODUCTS)
+GPU_PRODUCTS = sorted(p for p, c in PRODUCTS.items() if c["kind"] == "box_features")
+CPU_PRODUCTS = sorted(set(PRODUCTS) - set(GPU_PRODUCTS))
+_unknown = {b: sorted(set(ps) - set(PRODUCTS)) for b, ps in config["preprocess"]["build"].items()}
+_unknown = {b: ps for b, ps in _unknown.items() if ps or b not in BENCH_TO_DATASET}
+if _unknown:
+    raise ValueError(
+        f"config 'preprocess.build' names unknown benchmarks or products {_unknown}; "
+        f"benchmarks of the profile: {sorted(BENCH_TO_DATASET)}, products: {sorted(PRODUCTS)}"
+    )
 
 _undefined = sorted(set(BENCH_TO_DATASET.values()) - set(SYNTHETIC_DATASETS))
 if PROFILE == "synthetic" and _undefined:
@@ -71,3 +85,49 @@ def table_inputs(wildcards):
         "evals": [path for _, _, path in evals],
         "datasets": sorted({f"{dataset_dir(BENCH_TO_DATASET[b])}/index.parquet" for _, b, _ in evals}),
     }
+
+
+def units_file(dataset):
+    return checkpoints.dataset_units.get(dataset=dataset).output[0]
+
+
+def units_of(dataset):
+    """Unit id -> items of a dataset (after the dataset_units checkpoint)."""
+    with open(units_file(dataset)) as fh:
+        return json.load(fh)["units"]
+
+
+def dataset_kind(dataset):
+    with open(units_file(dataset)) as fh:
+        return json.load(fh)["kind"]
+
+
+def product_path(dataset, unit, product):
+    stage = "features" if product in GPU_PRODUCTS else "pre"
+    return f"{RESULTS}/{stage}/{dataset}/{unit}/{product}.npz"
+
+
+def product_dependencies(wildcards):
+    """Dependency key (flow, superpixels, boxes) -> unit file of the product it names."""
+    cfg = PRODUCTS[wildcards.product]
+    deps = {k: product_path(wildcards.dataset, wildcards.unit, cfg[k]) for k in DEPENDENCY_KINDS if k in cfg}
+    if cfg["kind"] == "saliency" and dataset_kind(wildcards.dataset) != "video":
+        deps.pop("flow", None)  # motion saliency only where there is motion
+    return deps
+
+
+def product_inputs(wildcards):
+    return {"index": f"{dataset_dir(wildcards.dataset)}/index.parquet", **product_dependencies(wildcards)}
+
+
+def preprocess_targets(wildcards):
+    """Every product of `preprocess.build` on every unit of its benchmark's dataset."""
+    wanted = {}
+    for bench, products in config["preprocess"]["build"].items():
+        wanted.setdefault(BENCH_TO_DATASET[bench], set()).update(products)
+    return [
+        product_path(d, unit, p)
+        for d, products in sorted(wanted.items())
+        for unit in units_of(d)
+        for p in sorted(products)
+    ]

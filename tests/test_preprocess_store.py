@@ -1,0 +1,76 @@
+"""Unit files, units of work and the product configuration checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from weakseg.data.index import Dataset
+from weakseg.preprocess.run import check_products, select_items
+from weakseg.preprocess.store import load_unit, save_unit
+from weakseg.preprocess.units import dataset_units
+
+
+def test_unit_file_round_trip_with_ragged_shapes(tmp_path):
+    labels = [np.arange(6, dtype=np.int32).reshape(2, 3), np.arange(20, dtype=np.int32).reshape(4, 5)]
+    scores = [np.array([0.5, 0.25], np.float32), np.zeros(0, np.float32)]
+    save_unit(tmp_path / "u.npz", ["a", "b"], {"labels": labels, "scores": scores}, {"method": "slic"})
+    unit = load_unit(tmp_path / "u.npz")
+    assert unit.items == ["a", "b"] and unit.attrs == {"method": "slic"}
+    np.testing.assert_array_equal(unit.get("labels", "b"), labels[1])
+    assert unit.get("labels", "b").dtype == np.int32
+    assert unit.get("scores", "b").shape == (0,)
+    np.testing.assert_array_equal(unit.all("scores")[0], scores[0])
+    with pytest.raises(KeyError, match="no field 'mask'"):
+        unit.get("mask", "a")
+    with pytest.raises(KeyError, match="no item 'c'"):
+        unit.get("labels", "c")
+
+
+def test_unit_file_rejects_inconsistent_fields(tmp_path):
+    with pytest.raises(ValueError, match="has 1 arrays for 2 items"):
+        save_unit(tmp_path / "u.npz", ["a", "b"], {"x": [np.zeros(2)]})
+    with pytest.raises(ValueError, match="mixes dtypes"):
+        save_unit(tmp_path / "u.npz", ["a", "b"], {"x": [np.zeros(2), np.zeros(2, np.int32)]})
+    assert not (tmp_path / "u.npz").exists()
+    with pytest.raises(FileNotFoundError, match="preprocess target"):
+        load_unit(tmp_path / "u.npz")
+
+
+def test_units_are_videos_groups_or_chunks(tiny_datasets):
+    videos = Dataset(tiny_datasets["syn_yto"]).index
+    units = dataset_units(videos)
+    assert sorted(units) == sorted(videos["video"].unique())
+    assert sum(map(len, units.values())) == len(videos)
+    groups = Dataset(tiny_datasets["syn_pascal07_6x2"]).index
+    assert sorted(dataset_units(groups)) == sorted(groups["group"].unique())
+    scenes = Dataset(tiny_datasets["syn_voc"]).index
+    chunks = dataset_units(scenes, chunk=5)
+    assert list(chunks) == [f"chunk{i:04d}" for i in range(3)]
+    assert [len(v) for v in chunks.values()] == [5, 5, 4]
+
+
+def test_key_frames_are_the_box_annotated_ones(tiny_datasets):
+    ds = Dataset(tiny_datasets["syn_yto"])
+    unit = dataset_units(ds.index)
+    items = next(iter(unit.values()))
+    keys = select_items(ds, items, "box_annotated")
+    assert keys and set(keys) < set(items)
+    assert ds.index.set_index("item").loc[keys, "box_annotated"].all()
+    with pytest.raises(ValueError, match="'items: some'"):
+        select_items(ds, items, "some")
+
+
+def test_product_config_checks_name_the_key():
+    good = {"f": {"kind": "flow", "method": "dis"}, "m": {"kind": "motion", "flow": "f", "iterations": 4}}
+    check_products(good)
+    with pytest.raises(ValueError, match=r"'preprocess.products.m.flow' names 'x', which is not a flow product"):
+        check_products({**good, "m": {"kind": "motion", "flow": "x", "iterations": 4}})
+    with pytest.raises(ValueError, match=r"'preprocess.products.b' \(kind boxes\) lacks keys \['per_image'\]"):
+        check_products({"b": {"kind": "boxes", "method": "selective_search"}})
+
+
+def test_every_product_of_the_repository_config_is_consistent(repo_config):
+    check_products(repo_config["preprocess"]["products"])
+    assert isinstance(pd.Series(repo_config["preprocess"]["build"]), pd.Series)
