@@ -19,8 +19,8 @@ if _spec is None or not os.path.samefile(
 
 import json
 
-from weakseg.data.benchmarks import resolve_profile
-from weakseg.preprocess.run import DEPENDENCY_KINDS, check_products
+from weakseg.data.benchmarks import load_benchmarks, resolve_profile
+from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
 from weakseg.tables.specs import PAPERS, load_paper
 from weakseg.workflow import check_enabled_methods, eval_path, table_spec
 
@@ -30,12 +30,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 RESULTS = config["results"]
 PROFILE = config["dataset_profile"]
 BENCH_TO_DATASET = resolve_profile(config)
+BENCHMARKS = load_benchmarks()
 SYNTHETIC_DATASETS = sorted(config["synthetic"]["datasets"])
 ENABLED = check_enabled_methods(config["methods"]["enabled"])
 PRODUCTS = config["preprocess"]["products"]
 check_products(PRODUCTS)
-GPU_PRODUCTS = sorted(p for p, c in PRODUCTS.items() if c["kind"] == "box_features")
-CPU_PRODUCTS = sorted(set(PRODUCTS) - set(GPU_PRODUCTS))
+GPU_PRODUCTS = sorted(p for p, c in PRODUCTS.items() if c["kind"] in GPU_KINDS)
 _unknown = {b: sorted(set(ps) - set(PRODUCTS)) for b, ps in config["preprocess"]["build"].items()}
 _unknown = {b: ps for b, ps in _unknown.items() if ps or b not in BENCH_TO_DATASET}
 if _unknown:
@@ -97,37 +97,42 @@ def units_of(dataset):
         return json.load(fh)["units"]
 
 
-def dataset_kind(dataset):
-    with open(units_file(dataset)) as fh:
-        return json.load(fh)["kind"]
+def built_products(dataset):
+    """Products `preprocess.build` asks for on the benchmarks the profile maps to `dataset`,
+    with their dependencies, dependencies first."""
+    build = config["preprocess"]["build"]
+    benches = [b for b in build if BENCH_TO_DATASET[b] == dataset]
+    video = any(BENCHMARKS[b].kind == "video" for b in benches)
+    wanted = list(dict.fromkeys(p for b in benches for p in build[b]))
+    return with_dependencies(PRODUCTS, wanted, video)
 
 
-def product_path(dataset, unit, product):
-    stage = "features" if product in GPU_PRODUCTS else "pre"
-    return f"{RESULTS}/{stage}/{dataset}/{unit}/{product}.npz"
+def unit_products(dataset):
+    """The CPU products one unit job of `dataset` computes."""
+    return [p for p in built_products(dataset) if p not in GPU_PRODUCTS]
 
 
-def product_dependencies(wildcards):
-    """Dependency key (flow, superpixels, boxes) -> unit file of the product it names."""
-    cfg = PRODUCTS[wildcards.product]
-    deps = {k: product_path(wildcards.dataset, wildcards.unit, cfg[k]) for k in DEPENDENCY_KINDS if k in cfg}
-    if cfg["kind"] == "saliency" and dataset_kind(wildcards.dataset) != "video":
-        deps.pop("flow", None)  # motion saliency only where there is motion
-    return deps
+PRE_DATASETS = sorted(d for d in set(BENCH_TO_DATASET.values()) if built_products(d))
 
 
-def product_inputs(wildcards):
-    return {"index": f"{dataset_dir(wildcards.dataset)}/index.parquet", **product_dependencies(wildcards)}
+def unit_product_path(dataset, unit, product):
+    return f"{RESULTS}/pre/{dataset}/{unit}/{product}.npz"
+
+
+def feature_inputs(wildcards):
+    """Every unit file of the boxes product a feature product pools over."""
+    boxes = PRODUCTS[wildcards.product]["boxes"]
+    units = units_of(wildcards.dataset)
+    return {
+        "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
+        "boxes": [unit_product_path(wildcards.dataset, u, boxes) for u in sorted(units)],
+    }
 
 
 def preprocess_targets(wildcards):
-    """Every product of `preprocess.build` on every unit of its benchmark's dataset."""
-    wanted = {}
-    for bench, products in config["preprocess"]["build"].items():
-        wanted.setdefault(BENCH_TO_DATASET[bench], set()).update(products)
-    return [
-        product_path(d, unit, p)
-        for d, products in sorted(wanted.items())
-        for unit in units_of(d)
-        for p in sorted(products)
-    ]
+    """Every product of `preprocess.build`: unit files, and per-dataset feature files."""
+    targets = []
+    for d in PRE_DATASETS:
+        targets += [unit_product_path(d, u, p) for u in sorted(units_of(d)) for p in unit_products(d)]
+        targets += [f"{RESULTS}/features/{d}/{p}.npz" for p in built_products(d) if p in GPU_PRODUCTS]
+    return targets

@@ -1,5 +1,7 @@
-# Stage 2: shared preprocessing (weakseg.preprocess, weakseg.features), one job per
-# (dataset, unit, product). Units (videos, image groups, chunks) are known once the
+# Stage 2: shared preprocessing (weakseg.preprocess, weakseg.features). The CPU products
+# of a dataset are computed by one job per unit (video, image group or chunk), all
+# products of the unit in one process; GPU products (box features) by one job per
+# dataset and product, so a GPU job loads its model once. Units are known once the
 # dataset exists, hence the dataset_units checkpoint.
 
 
@@ -24,55 +26,55 @@ checkpoint dataset_units:
         "../scripts/dataset_units.py"
 
 
-rule preprocess_unit:
-    input:
-        unpack(product_inputs),
-    output:
-        f"{RESULTS}/pre/{{dataset}}/{{unit}}/{{product}}.npz",
-    wildcard_constraints:
-        product="|".join(CPU_PRODUCTS),
-    params:
-        cfg=lambda wc: PRODUCTS[wc.product],
-        unit_items=lambda wc: units_of(wc.dataset)[wc.unit],
-        deps=product_dependencies,
-    log:
-        f"{RESULTS}/logs/pre/{{dataset}}/{{unit}}/{{product}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/pre/{{dataset}}/{{unit}}/{{product}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../envs/preprocess.yaml"
-    script:
-        "../scripts/preprocess_unit.py"
+for _dataset in PRE_DATASETS:
+
+    rule:
+        name:
+            f"preprocess_{_dataset}"
+        input:
+            index=f"{RESULTS}/data/{_dataset}/index.parquet",
+            units=f"{RESULTS}/data/{_dataset}/units.json",
+        output:
+            **{p: f"{RESULTS}/pre/{_dataset}/{{unit}}/{p}.npz" for p in unit_products(_dataset)},
+        params:
+            products={p: PRODUCTS[p] for p in unit_products(_dataset)},
+            unit_items=lambda wc, _d=_dataset: units_of(_d)[wc.unit],
+        log:
+            f"{RESULTS}/logs/pre/{_dataset}/{{unit}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/pre/{_dataset}/{{unit}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        conda:
+            "../envs/preprocess.yaml"
+        script:
+            "../scripts/preprocess_unit.py"
 
 
-rule features_unit:
+rule features:
     input:
-        unpack(product_inputs),
+        unpack(feature_inputs),
     output:
-        f"{RESULTS}/features/{{dataset}}/{{unit}}/{{product}}.npz",
+        f"{RESULTS}/features/{{dataset}}/{{product}}.npz",
     wildcard_constraints:
-        product="|".join(GPU_PRODUCTS),
+        product="|".join(GPU_PRODUCTS) or "^$",
     params:
         cfg=lambda wc: PRODUCTS[wc.product],
-        unit_items=lambda wc: units_of(wc.dataset)[wc.unit],
-        deps=product_dependencies,
     log:
-        f"{RESULTS}/logs/features/{{dataset}}/{{unit}}/{{product}}.log",
+        f"{RESULTS}/logs/features/{{dataset}}/{{product}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/features/{{dataset}}/{{unit}}/{{product}}.tsv"
+        f"{RESULTS}/benchmarks/features/{{dataset}}/{{product}}.tsv"
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
         gpu=1,
     conda:
         "../envs/preprocess.yaml"
     script:
-        "../scripts/preprocess_unit.py"
+        "../scripts/features.py"
 
 
 rule preprocess:

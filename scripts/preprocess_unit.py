@@ -1,19 +1,16 @@
-"""Snakemake entry point: one preprocessing product on one unit (weakseg.preprocess.run)."""
+"""Snakemake entry point: every CPU preprocessing product of one unit (weakseg.preprocess.run)."""
 
-import time
 from pathlib import Path
 
 from weakseg.data.index import Dataset
-from weakseg.preprocess.run import run_product
-from weakseg.preprocess.store import load_unit, save_unit
+from weakseg.preprocess.run import run_unit
 from weakseg.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 wc = sm.wildcards
-with logged(sm.log[0], f"{wc.product} {wc.dataset}/{wc.unit}") as log:
-    start = time.time()
-    deps = {key: load_unit(path) for key, path in sm.params.deps.items()}
-    items, fields, attrs = run_product(Dataset(Path(sm.input.index).parent), sm.params.unit_items, sm.params.cfg, deps)
-    save_unit(sm.output[0], items, fields, {**attrs, "product": wc.product})
-    seconds = time.time() - start
-    log.info("%d items in %.1f s (%.1f items/s)", len(items), seconds, len(items) / max(seconds, 1e-9))
+with logged(sm.log[0], f"preprocess {Path(sm.input.index).parent.name}/{wc.unit}") as log:
+    outputs = {name: sm.output[name] for name in sm.params.products}
+    stats = run_unit(Dataset(Path(sm.input.index).parent), sm.params.unit_items, sm.params.products,
+                     list(sm.params.products), outputs)
+    for name, (n, seconds) in stats.items():
+        log.info("%s: %d items in %.2f s (%.1f items/s)", name, n, seconds, n / max(seconds, 1e-9))

@@ -74,3 +74,26 @@ def test_product_config_checks_name_the_key():
 def test_every_product_of_the_repository_config_is_consistent(repo_config):
     check_products(repo_config["preprocess"]["products"])
     assert isinstance(pd.Series(repo_config["preprocess"]["build"]), pd.Series)
+
+
+def test_dependencies_come_first_and_saliency_needs_flow_only_on_videos(repo_config):
+    from weakseg.preprocess.run import with_dependencies
+
+    products = repo_config["preprocess"]["products"]
+    video = with_dependencies(products, ["features_ss30", "saliency", "motion_fst"], video=True)
+    assert video.index("boxes_ss30") < video.index("features_ss30")
+    assert video.index("flow_farneback") < video.index("saliency")
+    assert video.count("flow_farneback") == 1
+    still = with_dependencies(products, ["saliency", "dsift_quickshift"], video=False)
+    assert still == ["saliency", "sp_quickshift", "dsift_quickshift"]
+
+
+def test_merged_units_read_like_one(tmp_path):
+    from weakseg.preprocess.store import merge_units
+
+    save_unit(tmp_path / "a.npz", ["a0", "a1"], {"x": [np.zeros((2, 4)), np.ones((1, 4))]})
+    save_unit(tmp_path / "b.npz", ["b0"], {"x": [np.full((3, 4), 2.0)]})
+    merged = merge_units([load_unit(tmp_path / "a.npz"), load_unit(tmp_path / "b.npz")])
+    assert merged.items == ["a0", "a1", "b0"]
+    np.testing.assert_array_equal(merged.get("x", "b0"), np.full((3, 4), 2.0))
+    np.testing.assert_array_equal(merged.get("x", "a1"), np.ones((1, 4)))

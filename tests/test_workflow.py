@@ -79,3 +79,35 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci.startswith("python3 -m venv .venv")
     assert f"```bash\n{ci}\n```" in (REPO / "README.md").read_text()
+
+
+def test_preprocess_end_to_end_on_the_tiny_profile(tmp_path):
+    import json
+
+    import numpy as np
+
+    from weakseg.preprocess.store import load_unit
+
+    run = snakemake(tmp_path, "preprocess")
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    units = json.loads((results / "data" / "syn_yto" / "units.json").read_text())
+    assert units["kind"] == "video"
+    video = sorted(units["units"])[0]
+    flow = load_unit(results / "pre" / "syn_yto" / video / "flow_farneback.npz")
+    assert flow.items == units["units"][video], "flow on every frame of the video"
+    saliency = load_unit(results / "pre" / "syn_yto" / video / "saliency.npz")
+    assert set(saliency.fields) == {"image", "motion", "video"} and len(saliency.items) < len(flow.items)
+    item = saliency.items[0]
+    np.testing.assert_array_equal(saliency.get("video", item),
+                                  np.maximum(saliency.get("image", item), saliency.get("motion", item)))
+    boxes = load_unit(results / "pre" / "syn_yto" / video / "boxes_ss30.npz")
+    feats = load_unit(results / "features" / "syn_yto" / "features_ss30.npz")
+    assert boxes.items == saliency.items and set(boxes.items) < set(feats.items)
+    assert feats.get("features", item).shape[0] == boxes.get("boxes", item).shape[0]
+    assert boxes.attrs["method"] == "selective_search" and feats.attrs["backbone"] == "efficientnet_lite0"
+    group = load_unit(results / "pre" / "syn_object_discovery" / "car" / "saliency.npz")
+    assert set(group.fields) == {"image"}, "no motion saliency on still images"
+    assert (results / "pre" / "syn_voc" / "chunk0000" / "segments_merge.npz").is_file()
+    log = (results / "logs" / "pre" / "syn_yto" / f"{video}.log").read_text()
+    assert "motion_fst: " in log and "items/s" in log

@@ -28,6 +28,8 @@ DIS_PRESETS: dict[str, int] = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 
+RAFT_MIN_SIDE = 128  # torchvision's RAFT needs feature maps of at least 16 px at stride 8
+
 
 def _as_grey(image: np.ndarray, name: str) -> np.ndarray:
     """``image`` (RGB uint8 (H, W, 3) or grey uint8 (H, W)) as grey uint8 (H, W)."""
@@ -95,23 +97,30 @@ def _raft_model(path: str, device: str):
     return model.eval().to(device)
 
 
-def _raft_input(image: np.ndarray, name: str, pad_h: int, pad_w: int):
-    """RGB uint8 frame -> (1, 3, H', W') uint8 tensor, edge-padded to a multiple of 8."""
+def _raft_size(h: int, w: int) -> tuple[int, int]:
+    """Input size for RAFT: scaled up so the short side is >= 128, rounded up to multiples of 8."""
+    scale = max(1.0, RAFT_MIN_SIDE / min(h, w))
+    return int(np.ceil(h * scale / 8) * 8), int(np.ceil(w * scale / 8) * 8)
+
+
+def _raft_input(image: np.ndarray, name: str, size: tuple[int, int]):
+    """RGB uint8 frame -> (1, 3, *size) uint8 tensor (bilinear resize)."""
     import torch
 
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{name} must be RGB uint8 (H, W, 3) for RAFT; got {image.dtype} {image.shape}")
-    padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    return torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None]
+    resized = cv2.resize(image, size[::-1], interpolation=cv2.INTER_LINEAR)
+    return torch.from_numpy(resized).permute(2, 0, 1)[None]
 
 
 def raft_flow(prev: np.ndarray, nxt: np.ndarray, num_flow_updates: int = 12) -> np.ndarray:
     """torchvision RAFT-small flow from ``prev`` to ``nxt`` (CUDA when visible, else CPU).
 
     The weights are read from :func:`raft_weights_path` only; this machine is offline,
-    so nothing is downloaded. Frames are edge-padded to a multiple of 8 and the flow
-    cropped back.
+    so nothing is downloaded. Frames are resized so that both sides are multiples of
+    8 and the short side is at least 128 (RAFT's minimum); the flow is resized back
+    and its vectors rescaled to the input frame.
 
     Returns:
         float32 ``(H, W, 2)`` flow ``(dx, dy)``.
@@ -128,12 +137,13 @@ def raft_flow(prev: np.ndarray, nxt: np.ndarray, num_flow_updates: int = 12) -> 
                          f"downloaded: copy the torchvision file {path.name} there, or use method 'dis'")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     h, w = np.asarray(prev).shape[:2]
-    pad_h, pad_w = -h % 8, -w % 8
-    a, b = Raft_Small_Weights.DEFAULT.transforms()(_raft_input(prev, "prev", pad_h, pad_w),
-                                                    _raft_input(nxt, "nxt", pad_h, pad_w))
+    size = _raft_size(h, w)
+    a, b = Raft_Small_Weights.DEFAULT.transforms()(_raft_input(prev, "prev", size),
+                                                    _raft_input(nxt, "nxt", size))
     with torch.inference_mode():
         flow = _raft_model(str(path), device)(a.to(device), b.to(device), num_flow_updates=num_flow_updates)[-1]
-    return flow[0, :, :h, :w].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    flow = cv2.resize(flow[0].permute(1, 2, 0).cpu().numpy(), (w, h), interpolation=cv2.INTER_LINEAR)
+    return (flow * np.array([w / size[1], h / size[0]])).astype(np.float32)
 
 
 FLOW_METHODS: dict[str, Callable[..., np.ndarray]] = {

@@ -213,3 +213,53 @@ def check_products(products: Mapping[str, Mapping[str, Any]]) -> None:
                 known = sorted(n for n, c in products.items() if c["kind"] == kind)
                 raise ValueError(f"config '{where}.{key}' names {cfg[key]!r}, which is not a {kind} product; "
                                  f"{kind} products: {known}")
+
+
+GPU_KINDS: frozenset[str] = frozenset({"box_features"})
+
+
+def dependencies(cfg: Mapping[str, Any], video: bool) -> dict[str, str]:
+    """Dependency key -> product name of one product; saliency uses flow on videos only."""
+    return {k: cfg[k] for k in DEPENDENCY_KINDS
+            if k in cfg and not (cfg["kind"] == "saliency" and k == "flow" and not video)}
+
+
+def with_dependencies(products: Mapping[str, Mapping[str, Any]], wanted: Sequence[str], video: bool) -> list[str]:
+    """``wanted`` plus every product they build on, dependencies first (topological order)."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for dep in dependencies(products[name], video).values():
+            visit(dep)
+        order.append(name)
+
+    for name in wanted:
+        visit(name)
+    return order
+
+
+def run_unit(ds: Dataset, unit_items: Sequence[str], products: Mapping[str, Mapping[str, Any]],
+             names: Sequence[str], outputs: Mapping[str, str]) -> dict[str, tuple[int, float]]:
+    """Compute products ``names`` (in dependency order) on one unit, one process, images
+    read once per product; write each to ``outputs[name]``. Returns name -> (items, seconds).
+
+    A saliency product skips motion saliency on still images (no flow there).
+    """
+    import time
+
+    from weakseg.preprocess.store import load_unit, save_unit
+
+    done: dict[str, UnitData] = {}
+    stats = {}
+    for name in names:
+        cfg = products[name]
+        deps = {k: done.get(dep) or load_unit(outputs[dep])
+                for k, dep in dependencies(cfg, ds.meta.kind == "video").items()}
+        start = time.time()
+        items, fields, attrs = run_product(ds, unit_items, cfg, deps)
+        save_unit(outputs[name], items, fields, {**attrs, "product": name})
+        done[name] = load_unit(outputs[name])
+        stats[name] = (len(items), time.time() - start)
+    return stats

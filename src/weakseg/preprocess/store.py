@@ -86,3 +86,18 @@ def load_unit(path: str | Path) -> UnitData:
         names = {k[:-6] for k in z.files if k.endswith("__flat")}
         return UnitData(path=path, items=[str(s) for s in z["__items__"]], attrs=json.loads(str(z["__attrs__"])),
                         _flat={n: z[f"{n}__flat"] for n in names}, _shapes={n: z[f"{n}__shapes"] for n in names})
+
+
+def merge_units(units: Sequence[UnitData]) -> UnitData:
+    """One :class:`UnitData` over the items of several unit files of the same product
+    (e.g. every video of a dataset, for a per-dataset job)."""
+    if not units:
+        raise ValueError("merge_units needs at least one unit")
+    fields = units[0].fields
+    for u in units:
+        if u.fields != fields:
+            raise ValueError(f"{u.path}: fields {u.fields} differ from {units[0].path}: {fields}")
+    return UnitData(path=units[0].path.parent.parent, items=[i for u in units for i in u.items],
+                    attrs=units[0].attrs,
+                    _flat={f: np.concatenate([u._flat[f] for u in units]) for f in fields},
+                    _shapes={f: np.concatenate([u._shapes[f] for u in units]) for f in fields})
