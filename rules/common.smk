@@ -120,13 +120,13 @@ def unit_product_path(dataset, unit, product):
 
 
 def feature_inputs(wildcards):
-    """Every unit file of the boxes product a feature product pools over."""
-    boxes = PRODUCTS[wildcards.product]["boxes"]
-    units = units_of(wildcards.dataset)
-    return {
-        "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
-        "boxes": [unit_product_path(wildcards.dataset, u, boxes) for u in sorted(units)],
-    }
+    """The dataset, and every unit file of the boxes product a box-feature product pools over."""
+    inputs = {"index": f"{dataset_dir(wildcards.dataset)}/index.parquet"}
+    boxes = PRODUCTS[wildcards.product].get("boxes")
+    if boxes:
+        units = units_of(wildcards.dataset)
+        inputs["boxes"] = [unit_product_path(wildcards.dataset, u, boxes) for u in sorted(units)]
+    return inputs
 
 
 def preprocess_targets(wildcards):

@@ -1,4 +1,4 @@
-"""Snakemake entry point: a GPU feature product over a whole dataset (weakseg.preprocess.run)."""
+"""Snakemake entry point: a GPU feature product (box features, feature maps) over a whole dataset."""
 
 import time
 from pathlib import Path
@@ -12,9 +12,9 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 wc = sm.wildcards
 with logged(sm.log[0], f"features {wc.product} {wc.dataset}") as log:
     start = time.time()
-    boxes = merge_units([load_unit(p) for p in sm.input.boxes])
     ds = Dataset(Path(sm.input.index).parent)
-    items, fields, attrs = run_product(ds, boxes.items, sm.params.cfg, {"boxes": boxes})
+    deps = {"boxes": merge_units([load_unit(p) for p in sm.input.boxes])} if "boxes" in sm.input.keys() else {}
+    items, fields, attrs = run_product(ds, list(ds.index["item"]), sm.params.cfg, deps)
     save_unit(sm.output[0], items, fields, {**attrs, "product": wc.product})
     seconds = time.time() - start
     log.info("%d items in %.1f s (%.1f items/s)", len(items), seconds, len(items) / max(seconds, 1e-9))

@@ -109,5 +109,8 @@ def test_preprocess_end_to_end_on_the_tiny_profile(tmp_path):
     group = load_unit(results / "pre" / "syn_object_discovery" / "car" / "saliency.npz")
     assert set(group.fields) == {"image"}, "no motion saliency on still images"
     assert (results / "pre" / "syn_voc" / "chunk0000" / "segments_merge.npz").is_file()
+    maps = load_unit(results / "features" / "syn_voc" / "maps_lite0.npz")
+    assert maps.get("maps", maps.items[0]).shape == (112, 14, 14)  # lite0 stage 3: stride 16 at 224
+    assert not (results / "pre" / "syn_object_discovery" / "car" / "flow_farneback.npz").exists()
     log = (results / "logs" / "pre" / "syn_yto" / f"{video}.log").read_text()
     assert "motion_fst: " in log and "items/s" in log

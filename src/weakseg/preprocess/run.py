@@ -19,6 +19,7 @@ saliency      image float32 (H,W); motion (H,W) (videos); video = max(image, mot
 motion        mask bool (H,W): FST motion segment
 dsift         bow float32 (K,words): bag of dense-SIFT words per superpixel
 box_features  features float32 (N,C), L2-normalised, one row per box of the boxes product
+feature_maps  maps float32 (C,h,w): the backbone's map at ``stage`` (default: deepest)
 ============  ==============================================================================
 """
 
@@ -146,24 +147,42 @@ def _dsift(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapp
                            "vocabulary": "per unit (k-means)"}
 
 
-def _box_features(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
+def _backbone(cfg: Mapping[str, Any]):
+    """(model, info, device) of a feature product's backbone; the map of stage ``cfg['stage']``
+    (default: the deepest) is the model's last output."""
     from weakseg.features.backbones import BACKBONES, load_backbone
     from weakseg.features.device import pick_device
+
+    info = BACKBONES[cfg["backbone"]]
+    stage = cfg.get("stage", len(info.stages) - 1)
+    device = pick_device(cfg["device"])
+    model = load_backbone(cfg["backbone"], weights=cfg["weights"], out_indices=[stage]).to(device).eval()
+    return model, info, device, {"backbone": cfg["backbone"], "weights": cfg["weights"], "stage": stage,
+                                 "input_size": cfg["input_size"], "device": str(device)}
+
+
+def _box_features(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
     from weakseg.features.extract import box_features
 
-    boxes = deps["boxes"]
-    device = pick_device(cfg["device"])
-    model = load_backbone(cfg["backbone"], weights=cfg["weights"]).to(device).eval()
-    feats = box_features(model, BACKBONES[cfg["backbone"]], [ds.image(i) for i in items],
-                         [boxes.get("boxes", i) for i in items], input_size=cfg["input_size"],
-                         batch_size=cfg["batch_size"], device=device)
-    return {"features": feats}, {"backbone": cfg["backbone"], "weights": cfg["weights"],
-                                 "input_size": cfg["input_size"], "device": str(device)}
+    model, info, device, attrs = _backbone(cfg)
+    feats = box_features(model, info, [ds.image(i) for i in items], [deps["boxes"].get("boxes", i) for i in items],
+                         input_size=cfg["input_size"], batch_size=cfg["batch_size"], device=device)
+    return {"features": feats}, attrs
+
+
+def _feature_maps(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
+    from weakseg.features.extract import image_feature_maps
+
+    model, info, device, attrs = _backbone(cfg)
+    maps = image_feature_maps(model, info, [ds.image(i) for i in items], input_size=cfg["input_size"],
+                              batch_size=cfg["batch_size"], device=device)
+    return {"maps": maps}, attrs
 
 
 RUNNERS: dict[str, Runner] = {
     "superpixels": _superpixels, "boxes": _boxes, "segments": _segments, "flow": _flow,
     "saliency": _saliency, "motion": _motion, "dsift": _dsift, "box_features": _box_features,
+    "feature_maps": _feature_maps,
 }
 
 
@@ -196,6 +215,7 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "motion": ("flow", "iterations"),
     "dsift": ("superpixels", "step", "size", "words", "seed"),
     "box_features": ("boxes", "backbone", "weights", "input_size", "batch_size", "device"),
+    "feature_maps": ("backbone", "weights", "input_size", "batch_size", "device"),
 }
 DEPENDENCY_KINDS: dict[str, str] = {"flow": "flow", "superpixels": "superpixels", "boxes": "boxes"}
 
@@ -215,7 +235,7 @@ def check_products(products: Mapping[str, Mapping[str, Any]]) -> None:
                                  f"{kind} products: {known}")
 
 
-GPU_KINDS: frozenset[str] = frozenset({"box_features"})
+GPU_KINDS: frozenset[str] = frozenset({"box_features", "feature_maps"})
 
 
 def dependencies(cfg: Mapping[str, Any], video: bool) -> dict[str, str]:
