@@ -31,6 +31,8 @@ import torchvision.models as tvm
 from timm.models import FeatureListNet
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from weakseg.checks import check_rgb_image
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TORCHVISION = "torchvision"
@@ -231,12 +233,6 @@ def load_backbone(name: str, weights: str = "imagenet",
     return _NodeOutputs(classifier, [info.stages[i] for i in indices]).eval()
 
 
-def _check_image(image: np.ndarray, i: int) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image {i}: expected an RGB uint8 array (H, W, 3), got "
-                         f"{getattr(image, 'dtype', type(image).__name__)} {getattr(image, 'shape', '')}")
-
-
 def preprocess(images: Sequence[np.ndarray], info: BackboneInfo, size: int) -> torch.Tensor:
     """RGB uint8 images (H, W, 3), any sizes -> float32 (B, 3, size, size) on the CPU.
 
@@ -250,7 +246,7 @@ def preprocess(images: Sequence[np.ndarray], info: BackboneInfo, size: int) -> t
     std = torch.tensor(info.std).view(3, 1, 1)
     batch = []
     for i, image in enumerate(images):
-        _check_image(image, i)
+        check_rgb_image(image, f"image {i}")
         x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         batch.append((x[0] - mean) / std)

@@ -22,7 +22,8 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.metrics.pairwise import additive_chi2_kernel, chi2_kernel
 
-from weakseg.preprocess.superpixels import check_labels, check_rgb_image, superpixel_centroids
+from weakseg.checks import check_rgb_image
+from weakseg.preprocess.superpixels import check_labels, superpixel_centroids
 
 SIFT_DIM = 128
 KMEANS_N_INIT = 3  # MiniBatchKMeans restarts; fixed so the vocabulary depends on the seed only

@@ -37,6 +37,8 @@ import numpy as np
 from scipy.special import ndtr
 from sklearn.mixture import GaussianMixture
 
+from weakseg.checks import check_flow
+
 
 @dataclass(frozen=True)
 class FSTParams:
@@ -116,18 +118,6 @@ def fst_params(**params) -> FSTParams:
     return replace(FSTParams(), **params)
 
 
-def _check_flow(flow: np.ndarray) -> np.ndarray:
-    flow = np.asarray(flow)
-    if flow.ndim != 3 or flow.shape[2] != 2:
-        raise ValueError(f"flow must have shape (H, W, 2) as (dx, dy); got {flow.shape}")
-    return flow.astype(np.float32, copy=False)
-
-
-# --------------------------------------------------------------------------
-# Motion boundaries (FST Sec. 3.1)
-# --------------------------------------------------------------------------
-
-
 def _gradient_magnitude(flow: np.ndarray) -> np.ndarray:
     """Frobenius norm of the flow Jacobian (central differences), float (H, W)."""
     grads = [g for c in (0, 1) for g in np.gradient(flow[..., c])]
@@ -161,7 +151,7 @@ def motion_boundaries(flow: np.ndarray, params: FSTParams | None = None, gain: f
         float32 ``(H, W)`` in [0, 1].
     """
     p = params or FSTParams()
-    flow = _check_flow(flow)
+    flow = check_flow(flow)
     b_mag = ndtr((gain * _gradient_magnitude(flow) - p.grad_mean) / p.grad_sd)
     b_rot = 1.0 - np.exp(-p.orientation_lambda * _orientation_difference(flow) ** 2)
     out = p.weak_scale * b_mag

@@ -44,8 +44,9 @@ import numpy as np
 import skimage.color
 import skimage.graph
 
+from weakseg.checks import check_rgb_image
 from weakseg.metrics import box_iou
-from weakseg.preprocess.superpixels import check_rgb_image, segment
+from weakseg.preprocess.superpixels import segment
 
 DUPLICATE_IOU = 0.95
 """Proposals overlapping a better-scored kept one by IoU above this are dropped."""

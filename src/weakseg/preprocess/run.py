@@ -26,6 +26,7 @@ feature_maps  maps float32 (C,h,w): the backbone's map at ``stage`` (default: de
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -64,26 +65,20 @@ def _superpixels(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps
     return fields, {"method": cfg["method"], "params": cfg.get("params", {}), "hist_bins": cfg["hist_bins"]}
 
 
-def _boxes(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
-    from weakseg.preprocess.proposals import box_proposals
+def _proposals(function: str, field: str, desc: str) -> Runner:
+    """A runner of ``weakseg.preprocess.proposals.<function>`` (boxes or segments) storing
+    its proposals under ``field`` and their scores under ``scores``."""
 
-    fields: Fields = {"boxes": [], "scores": []}
-    for item in progress(items, desc="box proposals", unit="img"):
-        boxes, scores = box_proposals(ds.image(item), cfg["per_image"], cfg["method"], **cfg.get("params", {}))
-        fields["boxes"].append(boxes)
-        fields["scores"].append(scores)
-    return fields, {"method": cfg["method"], "per_image": cfg["per_image"], "params": cfg.get("params", {})}
+    def run(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
+        propose = getattr(import_module("weakseg.preprocess.proposals"), function)
+        fields: Fields = {field: [], "scores": []}
+        for item in progress(items, desc=desc, unit="img"):
+            found, scores = propose(ds.image(item), cfg["per_image"], cfg["method"], **cfg.get("params", {}))
+            fields[field].append(found)
+            fields["scores"].append(scores)
+        return fields, {"method": cfg["method"], "per_image": cfg["per_image"], "params": cfg.get("params", {})}
 
-
-def _segments(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
-    from weakseg.preprocess.proposals import segment_proposals
-
-    fields: Fields = {"masks": [], "scores": []}
-    for item in progress(items, desc="segment proposals", unit="img"):
-        masks, scores = segment_proposals(ds.image(item), cfg["per_image"], cfg["method"], **cfg.get("params", {}))
-        fields["masks"].append(masks)
-        fields["scores"].append(scores)
-    return fields, {"method": cfg["method"], "per_image": cfg["per_image"], "params": cfg.get("params", {})}
+    return run
 
 
 def _shots(ds: Dataset, items: Sequence[str]) -> list[list[str]]:
@@ -180,7 +175,10 @@ def _feature_maps(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], dep
 
 
 RUNNERS: dict[str, Runner] = {
-    "superpixels": _superpixels, "boxes": _boxes, "segments": _segments, "flow": _flow,
+    "superpixels": _superpixels,
+    "boxes": _proposals("box_proposals", "boxes", "box proposals"),
+    "segments": _proposals("segment_proposals", "masks", "segment proposals"),
+    "flow": _flow,
     "saliency": _saliency, "motion": _motion, "dsift": _dsift, "box_features": _box_features,
     "feature_maps": _feature_maps,
 }

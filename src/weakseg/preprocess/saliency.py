@@ -21,6 +21,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from weakseg.checks import check_flow, check_rgb_image
+
 from weakseg.preprocess.motion import FSTParams, calibrated_gain, inside_votes, motion_boundaries
 
 
@@ -31,13 +33,6 @@ def _normalise(saliency: np.ndarray) -> np.ndarray:
     if high - low <= 1e-12:
         return np.zeros_like(saliency)
     return (saliency - low) / (high - low)
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be RGB uint8 (H, W, 3); got {image.dtype} {image.shape}")
-    return image
 
 
 def _opencv_static(factory: Callable[[], object]) -> Callable[[np.ndarray], np.ndarray]:
@@ -72,17 +67,10 @@ def image_saliency(image: np.ndarray, method: str = "spectral_residual") -> np.n
     """
     if method not in IMAGE_SALIENCY:
         raise ValueError(f"unknown image saliency method {method!r}; known: {sorted(IMAGE_SALIENCY)}")
-    image = _check_image(image)
+    image = check_rgb_image(np.asarray(image))
     if image.min() == image.max():
         return np.zeros(image.shape[:2], np.float32)
     return _normalise(IMAGE_SALIENCY[method](image))
-
-
-def _check_flow(flow: np.ndarray) -> np.ndarray:
-    flow = np.asarray(flow, np.float32)
-    if flow.ndim != 3 or flow.shape[2] != 2:
-        raise ValueError(f"flow must have shape (H, W, 2) as (dx, dy); got {flow.shape}")
-    return flow
 
 
 def relative_motion(flow: np.ndarray) -> np.ndarray:
@@ -128,7 +116,7 @@ def motion_saliency(flow: np.ndarray, method: str = "relative_magnitude", sigma:
     """
     if method not in MOTION_SALIENCY:
         raise ValueError(f"unknown motion saliency method {method!r}; known: {sorted(MOTION_SALIENCY)}")
-    raw = MOTION_SALIENCY[method](_check_flow(flow)).astype(np.float32)
+    raw = MOTION_SALIENCY[method](check_flow(flow)).astype(np.float32)
     if sigma > 0:
         raw = cv2.GaussianBlur(raw, (0, 0), sigma)
     return _normalise(raw)

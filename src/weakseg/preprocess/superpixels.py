@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import skimage.segmentation
 
+from weakseg.checks import check_rgb_image
+
 # Name -> scikit-image segmentation function ``f(image, **params) -> (H, W) labels``.
 # All three take the channels last by default and are deterministic (quickshift seeds
 # its tie-breaking noise with its ``rng`` parameter, 42 by default).
@@ -35,16 +37,6 @@ SUPERPIXEL_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "slic": skimage.segmentation.slic,
     "felzenszwalb": skimage.segmentation.felzenszwalb,
 }
-
-
-def check_rgb_image(image: np.ndarray, name: str = "image") -> None:
-    """Raise ValueError unless ``image`` is an RGB ``uint8`` array ``(H, W, 3)`` with H, W > 0."""
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name} must be RGB of shape (H, W, 3); got shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8 (0..255); got dtype {image.dtype}")
 
 
 def check_labels(labels: np.ndarray, shape: tuple[int, int] | None = None) -> int:
