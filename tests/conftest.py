@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,37 @@ def tiny_datasets(tiny_config: dict, tmp_path_factory: pytest.TempPathFactory) -
         generate(name, tiny_config["synthetic"], base / name)
         roots[name] = base / name
     return roots
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """The real benchmark samples (../shared/realdata or $WEAKSEG_REALDATA); skip when absent."""
+    root = Path(os.environ.get("WEAKSEG_REALDATA", REPO.parent / "shared" / "realdata"))
+    if not root.is_dir():
+        pytest.skip(f"real data samples not found at {root} (set WEAKSEG_REALDATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def pascal07(realdata: Path):
+    """``load(groups, per_group)`` -> [(RGB image, (N,4) boxes of the group's class)] from the
+    real PASCAL07-6x2 sample; VOC's 1-based inclusive corners become continuous corners."""
+    import cv2
+    import numpy as np
+
+    voc = realdata / "pascal07_6x2" / "VOCdevkit" / "VOC2007"
+
+    def load(groups: list[str], per_group: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for group in groups:
+            cls = group.rsplit("_", 1)[0]
+            for image_id in (voc / "ImageSets" / "Main" / f"6x2_{group}.txt").read_text().split()[:per_group]:
+                objects = ET.parse(voc / "Annotations" / f"{image_id}.xml").findall("object")
+                boxes = np.array([[float(o.find(f"bndbox/{k}").text) for k in ("xmin", "ymin", "xmax", "ymax")]
+                                  for o in objects if o.find("name").text == cls])
+                boxes[:, :2] -= 1
+                image = cv2.cvtColor(cv2.imread(str(voc / "JPEGImages" / f"{image_id}.jpg")), cv2.COLOR_BGR2RGB)
+                out.append((image, boxes))
+        return out
+
+    return load
