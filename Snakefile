@@ -19,4 +19,5 @@ include: "rules/common.smk"
 
 include: "rules/data.smk"
 include: "rules/preprocess.smk"
+include: "rules/fc.smk"
 include: "rules/tables.smk"

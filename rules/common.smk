@@ -21,14 +21,16 @@ import json
 
 from weakseg.data.benchmarks import load_benchmarks, resolve_profile
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
+from weakseg.methods import table_notes
 from weakseg.tables.specs import PAPERS, load_paper
 from weakseg.workflow import check_enabled_methods, eval_path, table_spec
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-RESULTS = config["results"]
 PROFILE = config["dataset_profile"]
+# Each dataset profile has its own tree (results/synthetic/..., results/real/...).
+RESULTS = f"{config['results']}/{PROFILE}"
 BENCH_TO_DATASET = resolve_profile(config)
 BENCHMARKS = load_benchmarks()
 SYNTHETIC_DATASETS = sorted(config["synthetic"]["datasets"])
@@ -36,19 +38,21 @@ ENABLED = check_enabled_methods(config["methods"]["enabled"])
 PRODUCTS = config["preprocess"]["products"]
 check_products(PRODUCTS)
 GPU_PRODUCTS = sorted(p for p, c in PRODUCTS.items() if c["kind"] in GPU_KINDS)
-_unknown = {b: sorted(set(ps) - set(PRODUCTS)) for b, ps in config["preprocess"]["build"].items()}
+BUILD = config["preprocess"]["build"].get(PROFILE, {})
+_unknown = {b: sorted(set(ps) - set(PRODUCTS)) for b, ps in BUILD.items()}
 _unknown = {b: ps for b, ps in _unknown.items() if ps or b not in BENCH_TO_DATASET}
 if _unknown:
     raise ValueError(
-        f"config 'preprocess.build' names unknown benchmarks or products {_unknown}; "
+        f"config 'preprocess.build.{PROFILE}' names unknown benchmarks or products {_unknown}; "
         f"benchmarks of the profile: {sorted(BENCH_TO_DATASET)}, products: {sorted(PRODUCTS)}"
     )
+REAL_DATASETS = config["real_datasets"]
 
-_undefined = sorted(set(BENCH_TO_DATASET.values()) - set(SYNTHETIC_DATASETS))
-if PROFILE == "synthetic" and _undefined:
+_undefined = sorted(set(BENCH_TO_DATASET.values()) - set(SYNTHETIC_DATASETS) - set(config["real_datasets"]))
+if _undefined:
     raise ValueError(
-        f"config 'profiles.synthetic' maps benchmarks to datasets {_undefined} that "
-        f"'synthetic.datasets' does not define; defined: {SYNTHETIC_DATASETS}"
+        f"config 'profiles.{PROFILE}' maps benchmarks to datasets {_undefined} that neither "
+        f"'synthetic.datasets' nor 'real_datasets' defines"
     )
 
 
@@ -91,19 +95,23 @@ def units_file(dataset):
     return checkpoints.dataset_units.get(dataset=dataset).output[0]
 
 
-def units_of(dataset):
-    """Unit id -> items of a dataset (after the dataset_units checkpoint)."""
+def units_info(dataset):
+    """The dataset's units.json (after the dataset_units checkpoint): kind, units, classes, splits."""
     with open(units_file(dataset)) as fh:
-        return json.load(fh)["units"]
+        return json.load(fh)
+
+
+def units_of(dataset):
+    """Unit id -> items of a dataset."""
+    return units_info(dataset)["units"]
 
 
 def built_products(dataset):
     """Products `preprocess.build` asks for on the benchmarks the profile maps to `dataset`,
     with their dependencies, dependencies first."""
-    build = config["preprocess"]["build"]
-    benches = [b for b in build if BENCH_TO_DATASET[b] == dataset]
+    benches = [b for b in BUILD if BENCH_TO_DATASET[b] == dataset]
     video = any(BENCHMARKS[b].kind == "video" for b in benches)
-    wanted = list(dict.fromkeys(p for b in benches for p in build[b]))
+    wanted = list(dict.fromkeys(p for b in benches for p in BUILD[b]))
     return with_dependencies(PRODUCTS, wanted, video)
 
 
@@ -136,3 +144,53 @@ def preprocess_targets(wildcards):
         targets += [unit_product_path(d, u, p) for u in sorted(units_of(d)) for p in unit_products(d)]
         targets += [f"{RESULTS}/features/{d}/{p}.npz" for p in built_products(d) if p in GPU_PRODUCTS]
     return targets
+
+
+# Foreground Clustering (rules/fc.smk)
+def fc_variant(name):
+    from weakseg.methods.fc.variants import variant
+
+    return variant(name, config["fc"]["variants"][name])
+
+
+def fc_groups(dataset, variant_name):
+    """Solve name -> units of `dataset` for one FC variant (weakseg.methods.fc.targets)."""
+    from weakseg.methods.fc.targets import solve_groups
+
+    return solve_groups(units_info(dataset), fc_variant(variant_name), config["fc"]["video_splits"])
+
+
+def fc_product(dataset, key):
+    """The preprocessing product FC uses as `key`, checked to be built for `dataset`."""
+    where = f"fc.products.{PROFILE}"
+    if PROFILE not in config["fc"]["products"]:
+        raise ValueError(f"config '{where}' is missing: FC needs its products for profile {PROFILE!r}")
+    product = config["fc"]["products"][PROFILE][key]
+    if product not in built_products(dataset):
+        raise ValueError(
+            f"config '{where}.{key}' is {product!r}, which 'preprocess.build.{PROFILE}' does not build "
+            f"for {dataset}; add it there for the benchmarks mapped to {dataset}"
+        )
+    return product
+
+
+def fc_solve_inputs(wildcards):
+    d = wildcards.dataset
+    units = fc_groups(d, wildcards.variant)[wildcards.unit]
+    inputs = {
+        "index": f"{dataset_dir(d)}/index.parquet",
+        "features": f"{RESULTS}/features/{d}/{fc_product(d, 'features')}.npz",
+    }
+    for key in ("superpixels", "boxes", "saliency", "dsift"):
+        inputs[key] = [unit_product_path(d, u, fc_product(d, key)) for u in units]
+    return inputs
+
+
+def fc_eval_inputs(wildcards):
+    d, name = wildcards.dataset, wildcards.variant
+    source = fc_variant(name).source
+    if source:
+        files = [unit_product_path(d, u, source) for u in fc_groups(d, name)]
+    else:
+        files = [f"{RESULTS}/fc/{d}/{name}/{g}.npz" for g in fc_groups(d, name)]
+    return {"index": f"{dataset_dir(d)}/index.parquet", "predictions": files}

@@ -24,6 +24,29 @@ rule synthetic_dataset:
         "../scripts/synthetic_dataset.py"
 
 
+rule real_dataset:
+    output:
+        index=f"{RESULTS}/data/{{dataset}}/index.parquet",
+        meta=f"{RESULTS}/data/{{dataset}}/meta.json",
+    wildcard_constraints:
+        dataset="|".join(REAL_DATASETS) or "^$",
+    params:
+        fmt=lambda wc: REAL_DATASETS[wc.dataset]["format"],
+        root=lambda wc: os.path.join(workflow.basedir, REAL_DATASETS[wc.dataset]["root"]),
+    log:
+        f"{RESULTS}/logs/data/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/real_dataset.py"
+
+
 rule dataset_preview:
     input:
         index=f"{RESULTS}/data/{{dataset}}/index.parquet",

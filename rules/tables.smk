@@ -21,6 +21,7 @@ rule table:
     params:
         evals=table_evaluations,
         profile=PROFILE,
+        notes=lambda wc: table_notes(wc.paper, config),
         datasets={b: dataset_dir(d) for b, d in BENCH_TO_DATASET.items()},
     log:
         f"{RESULTS}/logs/tables/{{paper}}/{{table}}.log",

@@ -20,5 +20,6 @@ with logged(sm.log[0], f"table {sm.wildcards.paper}/{sm.wildcards.table}") as lo
         ds = Dataset(sm.params.datasets[bench])
         datasets[bench] = DatasetRef(name=ds.meta.name, classes=ds.classes)
     df = build_table(spec, paper, evaluations, datasets)
-    write_table(spec, paper, df, sm.params.profile, Path(sm.output.csv), Path(sm.output.md), Path(sm.output.png))
+    write_table(spec, paper, df, sm.params.profile, Path(sm.output.csv), Path(sm.output.md), Path(sm.output.png),
+                extra_notes=sm.params.notes)
     log.info("%d cells, %d measured", len(df), int(df["measured"].notna().sum()))

@@ -97,3 +97,14 @@ def test_merged_units_read_like_one(tmp_path):
     assert merged.items == ["a0", "a1", "b0"]
     np.testing.assert_array_equal(merged.get("x", "b0"), np.full((3, 4), 2.0))
     np.testing.assert_array_equal(merged.get("x", "a1"), np.ones((1, 4)))
+
+
+def test_unit_classes_group_videos_by_class_and_skip_scenes(tiny_datasets):
+    from weakseg.preprocess.units import unit_classes
+
+    videos = Dataset(tiny_datasets["syn_yto"]).index
+    by_class = unit_classes(videos, dataset_units(videos))
+    assert sorted(by_class) == ["aeroplane", "car", "horse"]
+    assert sum(map(len, by_class.values())) == videos["video"].nunique()
+    scenes = Dataset(tiny_datasets["syn_voc"]).index
+    assert unit_classes(scenes, dataset_units(scenes, chunk=5)) == {}

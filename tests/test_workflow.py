@@ -22,23 +22,46 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
 
 
-def test_tables_end_to_end_on_the_tiny_profile(tmp_path):
-    run = snakemake(tmp_path, "tables")
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`snakemake tables` once on the tiny profile (data, preprocessing, FC, tables)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    run = snakemake(workdir, "tables")
     assert run.returncode == 0, run.stderr[-3000:]
-    tables = tmp_path / "results" / "tables"
+    return workdir
+
+
+def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
+    tmp_path = tiny_run
+    tables = tmp_path / "results" / "synthetic" / "tables"
     index = (tables / "index.md").read_text()
     assert "[summary](data/summary.md)" in index
-    assert "not built: method not implemented yet (issue #4)" in index
+    assert "[Table 1 (table1)](fc/table1.md)" in index
+    assert "not built: method not implemented yet (issue #5)" in index
     assert (tables / "index.html").read_text().startswith("<!doctype html>")
     summary = pd.read_csv(tables / "data" / "summary.csv")
     msrc = summary.query("benchmark == 'msrc' and statistic == 'images'")
     assert msrc["measured"].item() == 14 and msrc["real"].item() == 70  # 7 groups x 2 images (tiny)
     for name in ("syn_yto", "syn_voc", "syn_coco_seg"):
-        assert (tmp_path / "results" / "data" / name / "index.parquet").is_file()
-        assert "done in" in (tmp_path / "results" / "logs" / "data" / f"{name}.log").read_text()
-        assert (tmp_path / "results" / "benchmarks" / "data" / f"{name}.tsv").is_file()
+        assert (tmp_path / "results" / "synthetic" / "data" / name / "index.parquet").is_file()
+        assert "done in" in (tmp_path / "results" / "synthetic" / "logs" / "data" / f"{name}.log").read_text()
+        assert (tmp_path / "results" / "synthetic" / "benchmarks" / "data" / f"{name}.tsv").is_file()
     rerun = snakemake(tmp_path, "tables", "-n")
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+def test_fc_tables_show_measured_beside_paper(tiny_run):
+    results = tiny_run / "results" / "synthetic"
+    for table, rows in (("table1", 5), ("table2", 5), ("table3", 4), ("table4", 4)):
+        df = pd.read_csv(results / "tables" / "fc" / f"{table}.csv")
+        measured = df[~df["paper_only"]]
+        assert len(measured) == rows and measured["measured"].notna().all(), table
+        assert measured["measured"].between(0, 100).all() and measured["paper"].notna().all()
+    md = (results / "tables" / "fc" / "table4.md").read_text()
+    assert "pascal07_6x2 → syn_pascal07_6x2" in md and "efficientnet_lite0" in md
+    evaluation = pd.read_parquet(results / "eval" / "fc" / "syn_yto" / "full.parquet")
+    assert set(evaluation["split"]) == {"test"} and evaluation["correct"].notna().any()
+    assert "QP full" in next((results / "logs" / "fc" / "syn_yto" / "full").glob("*.log")).read_text()
 
 
 def test_lint_is_clean():
@@ -49,10 +72,10 @@ def test_lint_is_clean():
 
 
 def test_a_table_of_an_unimplemented_method_fails_with_its_issue(tmp_path):
-    run = snakemake(tmp_path, "fc_table1")
+    run = snakemake(tmp_path, "mcnn_table1")
     assert run.returncode != 0
-    assert "not implemented yet (issue #4)" in run.stderr + run.stdout
-    assert not (tmp_path / "results" / "tables" / "fc").exists()
+    assert "not implemented yet (issue #5)" in run.stderr + run.stdout
+    assert not (tmp_path / "results" / "synthetic" / "tables" / "mcnn").exists()
 
 
 @pytest.mark.parametrize("override, message", [
@@ -81,16 +104,16 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert f"```bash\n{ci}\n```" in (REPO / "README.md").read_text()
 
 
-def test_preprocess_end_to_end_on_the_tiny_profile(tmp_path):
+def test_preprocess_end_to_end_on_the_tiny_profile(tiny_run):
     import json
 
     import numpy as np
 
     from weakseg.preprocess.store import load_unit
 
-    run = snakemake(tmp_path, "preprocess")
+    run = snakemake(tiny_run, "preprocess")
     assert run.returncode == 0, run.stderr[-3000:]
-    results = tmp_path / "results"
+    results = tiny_run / "results" / "synthetic"
     units = json.loads((results / "data" / "syn_yto" / "units.json").read_text())
     assert units["kind"] == "video"
     video = sorted(units["units"])[0]

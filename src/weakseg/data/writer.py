@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from weakseg.data.index import INDEX_COLUMNS, DatasetMeta, validate_index
+from weakseg.data.index import INDEX_COLUMNS, DatasetMeta, read_image, validate_index
 from weakseg.io import write_json, write_parquet
 
 IMAGE_SUFFIX = ".jpg"
@@ -34,13 +34,23 @@ class DatasetWriter:
             shutil.rmtree(self.partial)
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, *, item: str, split: str, image: np.ndarray, labels: list[str], cls: str | None,
-            group: str | None = None, video: str | None = None, shot: str | None = None, frame: int = -1,
-            has_object: bool, box_annotated: bool, boxes: list[list[float]], box_labels: list[str],
-            mask: np.ndarray | None) -> None:
-        """Add one item; ``image`` is RGB uint8 (H, W, 3), ``mask`` uint8 (H, W) or None."""
-        image_rel = f"images/{item}{IMAGE_SUFFIX}"
-        _imwrite(self.partial / image_rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    def add(self, *, item: str, split: str, image: np.ndarray | None = None, image_file: Path | None = None,
+            labels: list[str], cls: str | None, group: str | None = None, video: str | None = None,
+            shot: str | None = None, frame: int = -1, has_object: bool, box_annotated: bool,
+            boxes: list[list[float]], box_labels: list[str], mask: np.ndarray | None) -> None:
+        """Add one item: ``image`` RGB uint8 (H, W, 3) to encode, or ``image_file`` to copy
+        byte for byte (real datasets); ``mask`` uint8 (H, W) or None."""
+        if (image is None) == (image_file is None):
+            raise ValueError(f"item {item!r}: give exactly one of image and image_file")
+        if image_file is not None:
+            image = read_image(Path(image_file))
+            image_rel = f"images/{item}{Path(image_file).suffix.lower()}"
+            (self.partial / image_rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image_file, self.partial / image_rel)
+        else:
+            image_rel = f"images/{item}{IMAGE_SUFFIX}"
+            _imwrite(self.partial / image_rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                     [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         mask_rel = None
         if mask is not None:
             mask_rel = f"masks/{item}.png"

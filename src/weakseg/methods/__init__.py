@@ -14,3 +14,13 @@ from weakseg.tables.specs import PAPERS
 def implemented() -> tuple[str, ...]:
     """The papers whose method subpackage exists, in :data:`PAPERS` order."""
     return tuple(p for p in PAPERS if find_spec(f"weakseg.methods.{p}") is not None)
+
+
+def table_notes(paper: str, config: dict) -> list[str]:
+    """Footnotes a method adds to its tables (substitutes that ran, subsets used): the
+    ``table_notes(config)`` of ``weakseg.methods.<paper>.notes`` where it exists."""
+    if find_spec(f"weakseg.methods.{paper}.notes") is None:
+        return []
+    from importlib import import_module
+
+    return list(import_module(f"weakseg.methods.{paper}.notes").table_notes(config))

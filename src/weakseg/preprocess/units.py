@@ -28,3 +28,22 @@ def dataset_units(index: pd.DataFrame, chunk: int = CHUNK) -> dict[str, list[str
     for k, item in zip(key, index["item"]):
         units.setdefault(unit_id(k), []).append(item)
     return units
+
+
+def unit_classes(index: pd.DataFrame, units: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Class -> units whose items are all of that class (videos, class groups); units of
+    mixed or no class (chunks of scenes) are left out. Used by methods that solve over a
+    whole class (Tang et al. 2014, Joulin et al. 2014)."""
+    cls = index.set_index("item")["class"]
+    out: dict[str, list[str]] = {}
+    for unit, items in units.items():
+        classes = set(cls.loc[items])
+        if len(classes) == 1 and not pd.isna(c := classes.pop()):
+            out.setdefault(str(c), []).append(unit)
+    return out
+
+
+def unit_splits(index: pd.DataFrame, units: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Unit -> the splits its items belong to (one for a video: splits are by video)."""
+    split = index.set_index("item")["split"]
+    return {unit: sorted(set(split.loc[items])) for unit, items in units.items()}

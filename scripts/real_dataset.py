@@ -1,0 +1,11 @@
+"""Snakemake entry point: convert a real benchmark from its official layout (weakseg.data.adapters)."""
+
+from pathlib import Path
+
+from weakseg.data.adapters import convert
+from weakseg.workflow import logged
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0], f"real_dataset {sm.wildcards.dataset}") as log:
+    index = convert(sm.params.fmt, sm.params.root, Path(sm.output.index).parent, sm.wildcards.dataset)
+    log.info("%d items, %d groups, %d boxes", len(index), index["group"].nunique(), int(index["boxes"].map(len).sum()))

@@ -1,0 +1,59 @@
+"""Per-item evaluation of a method's predictions, shared by all methods.
+
+Writes the rows that :mod:`weakseg.tables.aggregate` aggregates: one row per evaluated
+item with ``item``, ``split``, ``class`` and the metric columns (``correct`` for CorLoc,
+``jaccard`` and ``precision`` for masks). Only items with the annotation a metric needs
+are evaluated: box-annotated frames where the object is present for CorLoc, items with a
+mask for J and P.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from weakseg import metrics
+from weakseg.data.index import Dataset
+
+
+def evaluate_boxes(ds: Dataset, boxes: Mapping[str, np.ndarray | None], *, threshold: float = 0.5,
+                   strict: bool = True, plus_one: bool = False) -> pd.DataFrame:
+    """CorLoc rows for every item of ``boxes`` (item -> predicted box (4,) or None) whose
+    ground truth has a box; items without one are skipped (no object to localise)."""
+    rows = []
+    index = ds.index.set_index("item")
+    for item, pred in boxes.items():
+        gts = ds.boxes(item)
+        if not index.at[item, "box_annotated"] or len(gts) == 0:
+            continue
+        rows.append({"item": item, "split": index.at[item, "split"], "class": index.at[item, "class"],
+                     "correct": metrics.box_correct(pred, gts, threshold=threshold, strict=strict,
+                                                    plus_one=plus_one)})
+    return pd.DataFrame(rows, columns=["item", "split", "class", "correct"])
+
+
+def evaluate_masks(ds: Dataset, masks: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """J and P rows for every item of ``masks`` (item -> bool (H, W)) that has a ground-truth
+    binary mask."""
+    rows = []
+    index = ds.index.set_index("item")
+    for item, pred in masks.items():
+        gt = ds.mask(item)
+        if gt is None:
+            continue
+        rows.append({"item": item, "split": index.at[item, "split"], "class": index.at[item, "class"],
+                     "jaccard": metrics.mask_jaccard(pred, gt), "precision": metrics.mask_precision(pred, gt)})
+    return pd.DataFrame(rows, columns=["item", "split", "class", "jaccard", "precision"])
+
+
+def merge_evaluations(*parts: pd.DataFrame) -> pd.DataFrame:
+    """Outer-join evaluation parts on (item, split, class): one row per item."""
+    non_empty = [p for p in parts if len(p)]
+    if not non_empty:
+        return pd.DataFrame(columns=["item", "split", "class"])
+    out = non_empty[0]
+    for p in non_empty[1:]:
+        out = out.merge(p, on=["item", "split", "class"], how="outer")
+    return out.sort_values("item", kind="stable").reset_index(drop=True)
