@@ -175,8 +175,9 @@ def fc_product(dataset, key):
 
 
 def fc_solve_inputs(wildcards):
+    """The products of every unit the variant's QPs cover, the box features, the index."""
     d = wildcards.dataset
-    units = fc_groups(d, wildcards.variant)[wildcards.unit]
+    units = sorted({u for us in fc_groups(d, wildcards.variant).values() for u in us})
     inputs = {
         "index": f"{dataset_dir(d)}/index.parquet",
         "features": f"{RESULTS}/features/{d}/{fc_product(d, 'features')}.npz",
@@ -192,5 +193,5 @@ def fc_eval_inputs(wildcards):
     if source:
         files = [unit_product_path(d, u, source) for u in fc_groups(d, name)]
     else:
-        files = [f"{RESULTS}/fc/{d}/{name}/{g}.npz" for g in fc_groups(d, name)]
+        files = [f"{RESULTS}/fc/{d}/{name}.npz"]
     return {"index": f"{dataset_dir(d)}/index.parquet", "predictions": files}

@@ -1,19 +1,22 @@
-# Foreground Clustering (Sharma): one QP per video or image group (per class for the
-# co-localization baselines), then per-item evaluation (weakseg.methods.fc).
+# Foreground Clustering (Sharma): one job per (dataset, variant) solves its QPs, one per
+# video or image group (per class for the co-localization baselines), then per-item
+# evaluation (weakseg.methods.fc). One process per variant: the QPs take about a second,
+# less than starting a job.
 
 
 rule fc_solve:
     input:
         unpack(fc_solve_inputs),
     output:
-        f"{RESULTS}/fc/{{dataset}}/{{variant}}/{{unit}}.npz",
+        f"{RESULTS}/fc/{{dataset}}/{{variant}}.npz",
     params:
         variant=lambda wc: config["fc"]["variants"][wc.variant],
         params=config["fc"]["params"],
+        groups=lambda wc: fc_groups(wc.dataset, wc.variant),
     log:
-        f"{RESULTS}/logs/fc/{{dataset}}/{{variant}}/{{unit}}.log",
+        f"{RESULTS}/logs/fc/{{dataset}}/{{variant}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/fc/{{dataset}}/{{variant}}/{{unit}}.tsv"
+        f"{RESULTS}/benchmarks/fc/{{dataset}}/{{variant}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

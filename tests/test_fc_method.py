@@ -27,7 +27,6 @@ def test_membership_needs_the_covered_fraction_of_each_superpixel():
 
 def test_repository_variants_are_configurations_of_one_objective(repo_config):
     variants = {n: variant(n, c) for n, c in repo_config["fc"]["variants"].items()}
-    assert variants["qp_seg_loc"].terms == variants["qp_loc_seg"].terms
     assert variants["full"].terms - variants["qp_loc_seg"].terms == {"foreground"}
     assert variants["lp_sal"].has_boxes and not variants["lp_sal"].has_superpixels
     assert variants["qp_seg"].has_superpixels and not variants["qp_seg"].coupled
