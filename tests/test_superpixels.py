@@ -155,3 +155,15 @@ def test_bad_image_is_rejected(image, what):
         segment(image, "slic")
     with pytest.raises(ValueError, match=what):
         superpixel_stats(image, np.zeros(image.shape[:2], dtype=np.int32))
+
+
+def test_max_side_segments_a_downscaled_copy_at_full_resolution():
+    from weakseg.preprocess.superpixels import segment
+
+    image = np.zeros((80, 120, 3), np.uint8)
+    image[:, 60:] = (200, 30, 30)
+    labels = segment(image, "slic", max_side=40, n_segments=2, compactness=10)
+    assert labels.shape == (80, 120) and labels.min() == 0
+    assert len(np.unique(labels)) == labels.max() + 1
+    assert len(np.unique(labels[:, :55])) == 1 and len(np.unique(labels[:, 65:])) == 1
+    assert labels[0, 0] != labels[0, -1]

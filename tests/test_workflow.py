@@ -81,7 +81,7 @@ def test_a_table_of_an_unimplemented_method_fails_with_its_issue(tmp_path):
 @pytest.mark.parametrize("override, message", [
     (["--config", "dataset_profil=real"], "Additional properties are not allowed ('dataset_profil'"),
     (["--config", "methods={'enabled':['fcc']}"], "'fcc' is not one of"),
-    (["--config", "dataset_profile=real"], "'dataset_profile: real' has no entry under 'profiles'"),
+    (["--config", "dataset_profile=reel"], "'dataset_profile: reel' has no entry under 'profiles'"),
     (["--config", "synthetic={'seed':'zero'}"], "'zero' is not of type 'integer'"),
 ])
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, message):

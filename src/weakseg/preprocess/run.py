@@ -37,7 +37,6 @@ from weakseg.progress import progress
 
 Fields = dict[str, list[np.ndarray]]
 Runner = Callable[[Dataset, Sequence[str], Mapping[str, Any], Mapping[str, UnitData]], tuple[Fields, dict]]
-DEPENDENCY_KEYS: tuple[str, ...] = ("flow", "superpixels", "boxes")  # config keys naming another product
 
 
 def select_items(ds: Dataset, unit_items: Sequence[str], which: str) -> list[str]:
@@ -57,12 +56,13 @@ def _superpixels(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps
     fields: Fields = {k: [] for k in ("labels", "mean_colour", "centroid", "histogram", "size", "edges")}
     for item in progress(items, desc="superpixels", unit="img"):
         image = ds.image(item)
-        labels = segment(image, cfg["method"], **cfg.get("params", {}))
+        labels = segment(image, cfg["method"], max_side=cfg.get("max_side"), **cfg.get("params", {}))
         stats = superpixel_stats(image, labels, bins=cfg["hist_bins"])
         fields["labels"].append(labels)
         for k in ("mean_colour", "centroid", "histogram", "size", "edges"):
             fields[k].append(getattr(stats, k))
-    return fields, {"method": cfg["method"], "params": cfg.get("params", {}), "hist_bins": cfg["hist_bins"]}
+    return fields, {"method": cfg["method"], "params": cfg.get("params", {}), "hist_bins": cfg["hist_bins"],
+                    "max_side": cfg.get("max_side")}
 
 
 def _proposals(function: str, field: str, desc: str) -> Runner:

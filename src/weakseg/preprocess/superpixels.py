@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import skimage.segmentation
 
@@ -60,12 +61,15 @@ def check_labels(labels: np.ndarray, shape: tuple[int, int] | None = None) -> in
     return k
 
 
-def segment(image: np.ndarray, method: str, **params) -> np.ndarray:
+def segment(image: np.ndarray, method: str, max_side: int | None = None, **params) -> np.ndarray:
     """Over-segment ``image`` into superpixels.
 
     Args:
         image: RGB ``uint8`` ``(H, W, 3)``.
         method: a key of :data:`SUPERPIXEL_METHODS`.
+        max_side: segment a copy downscaled (area interpolation) so that its longer side is
+            at most this, and upscale the labels (nearest) back to ``(H, W)``: quickshift on
+            full-size real images costs seconds per image.
         **params: keyword arguments of that scikit-image function (from config), e.g.
             ``kernel_size``/``max_dist``/``ratio`` (quickshift), ``n_segments``/
             ``compactness`` (slic), ``scale``/``sigma``/``min_size`` (felzenszwalb).
@@ -78,9 +82,16 @@ def segment(image: np.ndarray, method: str, **params) -> np.ndarray:
     if method not in SUPERPIXEL_METHODS:
         raise ValueError(f"unknown superpixel method {method!r}; known: {sorted(SUPERPIXEL_METHODS)}")
     check_rgb_image(image)
-    raw = np.asarray(SUPERPIXEL_METHODS[method](image, **params), dtype=np.int64)
-    # relabel_sequential keeps 0 as 0, so shift to 1.. first, then back to 0..K-1.
-    relabelled, _, _ = skimage.segmentation.relabel_sequential(raw - raw.min() + 1)
+    height, width = image.shape[:2]
+    scale = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
+    small = image if scale == 1.0 else cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                                  interpolation=cv2.INTER_AREA)
+    raw = np.asarray(SUPERPIXEL_METHODS[method](np.ascontiguousarray(small), **params), dtype=np.int32)
+    if scale != 1.0:
+        raw = cv2.resize(raw, (width, height), interpolation=cv2.INTER_NEAREST)
+    # relabel_sequential keeps 0 as 0, so shift to 1.. first, then back to 0..K-1; this also
+    # drops labels lost in the upscaling.
+    relabelled, _, _ = skimage.segmentation.relabel_sequential(raw.astype(np.int64) - raw.min() + 1)
     return (relabelled - 1).astype(np.int32)
 
 

@@ -19,7 +19,8 @@ def table_notes(config: dict[str, Any]) -> list[str]:
         "(paper: AlexNet fc7).",
         f"Saliency: {saliency['method']} image saliency (paper: Li & Yu), motion saliency from "
         f"{motion_flow} optical flow on videos, video saliency = max of the two (Sec. 5).",
-        f"Superpixels: {sp['method']} {sp.get('params', {})}.",
+        f"Superpixels: {sp['method']} {sp.get('params', {})}"
+        + (f", computed at {sp['max_side']} px and upscaled." if sp.get("max_side") else "."),
         f"Videos: FC is run on the {', '.join(fc['video_splits'])} split videos of video datasets.",
         "TJLF14 and (16)/Joulin14: re-implemented as box-only QPs over a whole class on the same "
         "features (cross-image feature similarity, resp. temporal box overlap), solved by cvxpy, not "
