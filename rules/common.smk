@@ -66,7 +66,7 @@ def profile_datasets():
 
 
 def table_files(paper, table):
-    return expand(f"{RESULTS}/tables/{paper}/{table}.{{ext}}", ext=["csv", "md", "png"])
+    return expand(f"{RESULTS}/tables/{paper}/{table}.{{ext}}", ext=["csv", "md", "png", "provenance.json"])
 
 
 def enabled_tables():

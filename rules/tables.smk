@@ -16,12 +16,14 @@ rule table:
         csv=f"{RESULTS}/tables/{{paper}}/{{table}}.csv",
         md=f"{RESULTS}/tables/{{paper}}/{{table}}.md",
         png=f"{RESULTS}/tables/{{paper}}/{{table}}.png",
+        provenance=f"{RESULTS}/tables/{{paper}}/{{table}}.provenance.json",
     wildcard_constraints:
         paper="|".join(PAPERS),
     params:
         evals=table_evaluations,
         profile=PROFILE,
         notes=lambda wc: table_notes(wc.paper, config),
+        config=config,
         datasets={b: dataset_dir(d) for b, d in BENCH_TO_DATASET.items()},
     log:
         f"{RESULTS}/logs/tables/{{paper}}/{{table}}.log",

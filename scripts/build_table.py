@@ -8,7 +8,8 @@ from weakseg.data.index import Dataset
 from weakseg.tables.build import DatasetRef, build_table
 from weakseg.tables.render import write_table
 from weakseg.tables.specs import load_paper
-from weakseg.workflow import logged
+from weakseg.io import write_json
+from weakseg.workflow import config_hash, logged, versions
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0], f"table {sm.wildcards.paper}/{sm.wildcards.table}") as log:
@@ -22,4 +23,6 @@ with logged(sm.log[0], f"table {sm.wildcards.paper}/{sm.wildcards.table}") as lo
     df = build_table(spec, paper, evaluations, datasets)
     write_table(spec, paper, df, sm.params.profile, Path(sm.output.csv), Path(sm.output.md), Path(sm.output.png),
                 extra_notes=sm.params.notes)
+    write_json(sm.output.provenance, {"profile": sm.params.profile, "seed": sm.params.config["synthetic"]["seed"],
+                                      "config_sha256": config_hash(sm.params.config), "versions": versions()})
     log.info("%d cells, %d measured", len(df), int(df["measured"].notna().sum()))

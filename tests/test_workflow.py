@@ -51,12 +51,19 @@ def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
 
 
 def test_fc_tables_show_measured_beside_paper(tiny_run):
+    import json
+
+    import numpy as np
+
     results = tiny_run / "results" / "synthetic"
     for table, rows in (("table1", 5), ("table2", 5), ("table3", 4), ("table4", 4)):
         df = pd.read_csv(results / "tables" / "fc" / f"{table}.csv")
         measured = df[~df["paper_only"]]
         assert len(measured) == rows and measured["measured"].notna().all(), table
         assert measured["measured"].between(0, 100).all() and measured["paper"].notna().all()
+    provenance = json.loads((results / "tables" / "fc" / "table4.provenance.json").read_text())
+    assert provenance["seed"] == 0 and len(provenance["config_sha256"]) == 64
+    assert provenance["versions"]["numpy"] == np.__version__
     md = (results / "tables" / "fc" / "table4.md").read_text()
     assert "pascal07_6x2 → syn_pascal07_6x2" in md and "efficientnet_lite0" in md
     evaluation = pd.read_parquet(results / "eval" / "fc" / "syn_yto" / "full.parquet")

@@ -62,8 +62,8 @@ def eval_path(results: str, paper: str, dataset: str, variant: str) -> str:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    """Short sha256 of the canonical JSON of ``config``."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """sha256 of the canonical (key-sorted) JSON of ``config``, written beside every table."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def versions() -> dict[str, str]:
