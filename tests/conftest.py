@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,6 +13,18 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "config" / "tiny.yaml"
+
+
+def snakemake_cmd(*args: str) -> list[str]:
+    """The Snakemake CLI on this repository with the tiny config (given last: it takes every
+    following word as a config file)."""
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args,
+            "--configfile", str(TINY)]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_cmd(*args), cwd=workdir, capture_output=True, text=True, timeout=900)
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -76,3 +90,12 @@ def pascal07(realdata: Path):
         return out
 
     return load
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`snakemake tables` once on the tiny profile (data, preprocessing, FC, tables)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    run = snakemake(workdir, "tables")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir

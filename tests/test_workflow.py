@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from weakseg.workflow import ConfigError, check_enabled_methods, table_spec
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "tests" / "config" / "tiny.yaml"
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args,
-           "--configfile", str(TINY)]  # last: it takes every following word as a config file
-    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`snakemake tables` once on the tiny profile (data, preprocessing, FC, tables)."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    run = snakemake(workdir, "tables")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
+from conftest import REPO, snakemake
 
 
 def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
