@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 
 from weakseg.data.index import Dataset
+from weakseg.io import write_json
 from weakseg.tables.build import DatasetRef, build_table
 from weakseg.tables.render import write_table
 from weakseg.tables.specs import load_paper
-from weakseg.io import write_json
 from weakseg.workflow import config_hash, logged, versions
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from weakseg.tables.render import write_index
 from weakseg.tables.index import index_entries
+from weakseg.tables.render import write_index
 from weakseg.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -12,8 +12,14 @@ import torch
 import torchvision.models as tvm
 from skimage import data
 
-from weakseg.features.backbones import (BACKBONES, backbone_info, lite0_state_dict, load_backbone,
-                                        load_classifier, preprocess)
+from weakseg.features.backbones import (
+    BACKBONES,
+    backbone_info,
+    lite0_state_dict,
+    load_backbone,
+    load_classifier,
+    preprocess,
+)
 
 EGYPTIAN_CAT, ESPRESSO = 285, 967  # ImageNet-1k class indices
 

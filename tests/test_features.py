@@ -7,7 +7,12 @@ import pytest
 import torch
 from skimage import data, transform
 
-from weakseg.features.backbones import BACKBONES, BackboneInfo, load_backbone, preprocess
+from weakseg.features.backbones import (
+    BACKBONES,
+    BackboneInfo,
+    load_backbone,
+    preprocess,
+)
 from weakseg.features.device import pick_device
 from weakseg.features.extract import box_features, image_feature_maps
 

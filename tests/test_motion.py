@@ -8,8 +8,14 @@ import pytest
 
 from weakseg.metrics import mask_jaccard
 from weakseg.preprocess.flow import shot_flows
-from weakseg.preprocess.motion import (FSTParams, frame_quality, inside_outside, inside_votes,
-                                       motion_boundaries, segment_shot)
+from weakseg.preprocess.motion import (
+    FSTParams,
+    frame_quality,
+    inside_outside,
+    inside_votes,
+    motion_boundaries,
+    segment_shot,
+)
 
 T, H, W, SIDE = 6, 64, 80, 20
 

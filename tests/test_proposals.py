@@ -8,8 +8,13 @@ import skimage.color
 from scipy import ndimage as ndi
 
 from weakseg.metrics import box_iou
-from weakseg.preprocess.proposals import (BOX_PROPOSALS, DUPLICATE_IOU, SEGMENT_PROPOSALS,
-                                          box_proposals, segment_proposals)
+from weakseg.preprocess.proposals import (
+    BOX_PROPOSALS,
+    DUPLICATE_IOU,
+    SEGMENT_PROPOSALS,
+    box_proposals,
+    segment_proposals,
+)
 
 
 def planted(shape: str = "ellipse", size: tuple[int, int] = (96, 96),

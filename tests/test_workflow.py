@@ -8,10 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import REPO, snakemake
 
 from weakseg.workflow import ConfigError, check_enabled_methods, table_spec
-
-from conftest import REPO, snakemake
 
 
 def test_tables_end_to_end_on_the_tiny_profile(tiny_run):

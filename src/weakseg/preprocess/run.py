@@ -102,7 +102,11 @@ def _flow(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mappi
 
 
 def _saliency(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
-    from weakseg.preprocess.saliency import image_saliency, motion_saliency, video_saliency
+    from weakseg.preprocess.saliency import (
+        image_saliency,
+        motion_saliency,
+        video_saliency,
+    )
 
     flow = deps.get("flow")
     fields: Fields = {"image": []} if flow is None else {"image": [], "motion": [], "video": []}
@@ -130,7 +134,12 @@ def _motion(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Map
 
 
 def _dsift(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapping[str, UnitData]):
-    from weakseg.preprocess.dsift import assign_words, bow_per_superpixel, dense_sift, fit_vocabulary
+    from weakseg.preprocess.dsift import (
+        assign_words,
+        bow_per_superpixel,
+        dense_sift,
+        fit_vocabulary,
+    )
 
     sp = deps["superpixels"]
     sifts = [dense_sift(ds.image(i), step=cfg["step"], size=cfg["size"])

@@ -22,8 +22,12 @@ import cv2
 import numpy as np
 
 from weakseg.checks import check_flow, check_rgb_image
-
-from weakseg.preprocess.motion import FSTParams, calibrated_gain, inside_votes, motion_boundaries
+from weakseg.preprocess.motion import (
+    FSTParams,
+    calibrated_gain,
+    inside_votes,
+    motion_boundaries,
+)
 
 
 def _normalise(saliency: np.ndarray) -> np.ndarray:

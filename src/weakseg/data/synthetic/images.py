@@ -20,11 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from weakseg.progress import progress
 
 from weakseg.data.synthetic.appearance import ClassAppearance, Instance, sample_instance
-from weakseg.data.synthetic.scene import BackgroundStyle, composite, render_background, tight_box, void_border
+from weakseg.data.synthetic.scene import (
+    BackgroundStyle,
+    composite,
+    render_background,
+    tight_box,
+    void_border,
+)
 from weakseg.data.writer import DatasetWriter
+from weakseg.progress import progress
 
 LAYOUTS: tuple[str, ...] = ("groups", "scenes", "classification")
 

@@ -19,11 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from weakseg.progress import progress
 
 from weakseg.data.synthetic.appearance import ClassAppearance, sample_instance
-from weakseg.data.synthetic.scene import BackgroundStyle, composite, render_background, tight_box
+from weakseg.data.synthetic.scene import (
+    BackgroundStyle,
+    composite,
+    render_background,
+    tight_box,
+)
 from weakseg.data.writer import DatasetWriter
+from weakseg.progress import progress
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,16 @@ import numpy as np
 import scipy.linalg
 
 from weakseg.methods.fc.frames import FrameInputs
-from weakseg.methods.fc.matrices import (discriminative_kernel, discriminative_linear, histogram_matching,
-                                         normalised_laplacian, saliency_cost, similarity_laplacian,
-                                         similarity_weights, trace_normalise)
+from weakseg.methods.fc.matrices import (
+    discriminative_kernel,
+    discriminative_linear,
+    histogram_matching,
+    normalised_laplacian,
+    saliency_cost,
+    similarity_laplacian,
+    similarity_weights,
+    trace_normalise,
+)
 from weakseg.methods.fc.problem import Frame, QPInstance
 from weakseg.methods.fc.variants import Variant
 from weakseg.metrics import box_iou
