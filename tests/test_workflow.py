@@ -126,3 +126,9 @@ def test_preprocess_end_to_end_on_the_tiny_profile(tiny_run):
     assert not (results / "pre" / "syn_object_discovery" / "car" / "flow_farneback.npz").exists()
     log = (results / "logs" / "pre" / "syn_yto" / f"{video}.log").read_text()
     assert "motion_fst: " in log and "items/s" in log
+
+
+def test_python_lint_is_clean():
+    run = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "scripts"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
