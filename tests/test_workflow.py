@@ -132,3 +132,9 @@ def test_python_lint_is_clean():
     run = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "scripts"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_the_gpu_workstation_command_of_the_readme_plans(tmp_path):
+    run = snakemake(tmp_path, "tables", "--resources", "gpu=1", "-n")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "features" in run.stdout + run.stderr or "dataset_units" in run.stdout + run.stderr
