@@ -87,3 +87,16 @@ def test_table_notes_name_the_substitutes(repo_config):
     notes = " ".join(table_notes(repo_config))
     assert "selective_search" in notes and "efficientnet_lite0" in notes and "AlexNet" in notes
     assert "test split videos" in notes
+
+
+def test_cross_image_box_weights_match_the_pairwise_definition():
+    from weakseg.methods.fc.assemble import cross_image_box_weights
+
+    rng = np.random.default_rng(1)
+    frames = [_frame(rng, f"f{i}") for i in range(3)]
+    feats = np.concatenate([f.box_features for f in frames]).astype(np.float64)
+    d2 = ((feats[:, None] - feats[None]) ** 2).sum(-1)
+    owner = np.repeat(np.arange(3), 4)
+    other = owner[:, None] != owner[None]
+    expected = np.where(other, np.exp(-d2 / d2[other].mean()), 0.0)
+    np.testing.assert_allclose(cross_image_box_weights(frames), expected, atol=1e-6)

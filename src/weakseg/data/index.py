@@ -131,6 +131,7 @@ class Dataset:
             raise DatasetError(f"{meta_path}: missing key {err}") from err
         self.index = pd.read_parquet(index_path)
         validate_index(self.index, self.meta, str(index_path))
+        self._position = {item: i for i, item in enumerate(self.index["item"])}
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -145,10 +146,10 @@ class Dataset:
         return self.index[self.index["split"] == split]
 
     def row(self, item: str) -> pd.Series:
-        hit = self.index[self.index["item"] == item]
-        if hit.empty:
+        """The index row of ``item`` (a dict lookup: readers call this once per image)."""
+        if item not in self._position:
             raise KeyError(f"{self.root}: no item {item!r}")
-        return hit.iloc[0]
+        return self.index.iloc[self._position[item]]
 
     def image(self, item: str) -> np.ndarray:
         """RGB image of ``item`` as uint8 (H, W, 3)."""

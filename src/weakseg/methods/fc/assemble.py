@@ -54,7 +54,8 @@ def cross_image_box_weights(frames: Sequence[FrameInputs]) -> np.ndarray:
     """Gaussian similarity of box features between boxes of different frames (Tang et al. 2014)."""
     feats = np.concatenate([f.box_features for f in frames])
     owner = np.concatenate([np.full(len(f.boxes), i) for i, f in enumerate(frames)])
-    d2 = np.maximum(((feats[:, None, :] - feats[None, :, :]) ** 2).sum(-1), 0)
+    sq = (feats.astype(np.float64) ** 2).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * feats @ feats.T, 0)  # (N, N) without an (N, N, C) array
     other = owner[:, None] != owner[None, :]
     scale = d2[other].mean() if other.any() else 1.0
     return np.where(other, np.exp(-d2 / max(scale, 1e-12)), 0.0)
