@@ -21,7 +21,7 @@ import json
 
 from weakseg.data.benchmarks import load_benchmarks, resolve_profile
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
-from weakseg.methods import table_notes
+from weakseg.methods import table_notes, unavailable_variants
 from weakseg.tables.specs import PAPERS, load_paper
 from weakseg.workflow import check_enabled_methods, eval_path, table_spec
 
@@ -77,9 +77,11 @@ def enabled_tables():
 def table_evaluations(wildcards):
     """[variant, benchmark, evaluation path] for every measured cell group of a table."""
     spec = table_spec(wildcards.paper, wildcards.table, ENABLED)
+    skip = unavailable_variants(wildcards.paper, config)
     return [
         [variant, bench, eval_path(RESULTS, wildcards.paper, BENCH_TO_DATASET[bench], variant)]
         for variant, bench in sorted(spec.requirements())
+        if variant not in skip
     ]
 
 
@@ -195,3 +197,91 @@ def fc_eval_inputs(wildcards):
     else:
         files = [f"{RESULTS}/fc/{d}/{name}.npz"]
     return {"index": f"{dataset_dir(d)}/index.parquet", "predictions": files}
+
+
+_CUDA = None
+
+
+def gpu_units(device):
+    """1 for a job that will run on a GPU (device 'cuda', or 'auto' where torch sees CUDA), else 0:
+    CPU jobs need not wait behind the one-GPU-at-a-time limit of the default profile."""
+    global _CUDA
+    if device != "auto":
+        return int(device == "cuda")
+    if _CUDA is None:
+        import torch
+
+        _CUDA = torch.cuda.is_available()
+    return int(_CUDA)
+
+
+# M-CNN (rules/mcnn.smk)
+def mcnn_variant(name):
+    from weakseg.methods.mcnn.variants import variant
+
+    return variant(name, config["mcnn"]["variants"])
+
+
+def mcnn_model(variant, seed):
+    return f"{RESULTS}/mcnn/models/{variant}/seed{seed}.pt"
+
+
+def mcnn_videos():
+    """The dataset M-CNN trains on (config 'mcnn.benchmarks.videos' in the active profile)."""
+    bench = config["mcnn"]["benchmarks"]["videos"]
+    if bench not in BENCH_TO_DATASET:
+        raise ValueError(f"config 'mcnn.benchmarks.videos' is {bench!r}, which profile {PROFILE!r} does not map")
+    return BENCH_TO_DATASET[bench]
+
+
+def mcnn_motion(dataset):
+    """The motion product M-CNN uses, checked to be built for `dataset`."""
+    where = f"mcnn.products.{PROFILE}"
+    if PROFILE not in config["mcnn"]["products"]:
+        raise ValueError(f"config '{where}' is missing: M-CNN needs its motion product for profile {PROFILE!r}")
+    product = config["mcnn"]["products"][PROFILE]["motion"]
+    if product not in built_products(dataset):
+        raise ValueError(f"config '{where}.motion' is {product!r}, which 'preprocess.build.{PROFILE}' does not "
+                         f"build for {dataset}; add it there for the benchmarks mapped to {dataset}")
+    return product
+
+
+def mcnn_train_inputs(wildcards):
+    """The video index and the motion segments of the training videos; the image index when the
+    variant adds images; the model it is fine-tuned from."""
+    v = mcnn_variant(wildcards.variant)
+    d = mcnn_videos()
+    splits = set(config["mcnn"]["train_splits"])
+    units = sorted(u for u, s in units_info(d)["splits"].items() if splits & set(s))
+    inputs = {
+        "videos": f"{dataset_dir(d)}/index.parquet",
+        "motion": [unit_product_path(d, u, mcnn_motion(d)) for u in units],
+    }
+    if v.images:
+        inputs["images"] = f"{dataset_dir(BENCH_TO_DATASET[v.images])}/index.parquet"
+    if v.init:
+        inputs["parent"] = mcnn_model(v.init, wildcards.seed)
+    return inputs
+
+
+MCNN_TRAIN_KEYS = ("train_splits", "pruning", "network", "sgd", "epochs", "image_batch", "label_inference",
+                   "em_adapt", "finetune", "device")
+MCNN_EVAL_KEYS = ("network", "colocalization", "eval_splits", "batch_size", "device")
+
+
+def mcnn_params(keys, variant=None):
+    """The part of config 'mcnn' a job uses (so that editing one variant or the evaluation does not
+    retrain every model); with `variant`, the variants it is fine-tuned from too."""
+    from weakseg.methods.mcnn.variants import lineage
+
+    params = {k: config["mcnn"][k] for k in keys}
+    if variant is not None:
+        params["variants"] = {v: config["mcnn"]["variants"][v] for v in lineage(variant, config["mcnn"]["variants"])}
+    return params
+
+
+def mcnn_eval_inputs(wildcards):
+    return {
+        "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
+        "models": [mcnn_model(wildcards.variant, s) for s in range(config["mcnn"]["seeds"])],
+    }

@@ -23,6 +23,7 @@ rule table:
         evals=table_evaluations,
         profile=PROFILE,
         notes=lambda wc: table_notes(wc.paper, config),
+        unavailable=lambda wc: unavailable_variants(wc.paper, config),
         config=config,
         datasets={b: dataset_dir(d) for b, d in BENCH_TO_DATASET.items()},
     log:

@@ -20,9 +20,12 @@ with logged(sm.log[0], f"table {sm.wildcards.paper}/{sm.wildcards.table}") as lo
     for _, bench, _ in sm.params.evals:
         ds = Dataset(sm.params.datasets[bench])
         datasets[bench] = DatasetRef(name=ds.meta.name, classes=ds.classes)
-    df = build_table(spec, paper, evaluations, datasets)
+    unavailable = dict(sm.params.unavailable)
+    df = build_table(spec, paper, evaluations, datasets, unavailable)
+    skipped = [f"{r.label}: not measured, {unavailable[r.variant]}." for r in spec.measured_rows()
+               if r.variant in unavailable]
     write_table(spec, paper, df, sm.params.profile, Path(sm.output.csv), Path(sm.output.md), Path(sm.output.png),
-                extra_notes=sm.params.notes)
+                extra_notes=[*sm.params.notes, *skipped])
     write_json(sm.output.provenance, {"profile": sm.params.profile, "seed": sm.params.config["synthetic"]["seed"],
                                       "config_sha256": config_hash(sm.params.config), "versions": versions()})
     log.info("%d cells, %d measured", len(df), int(df["measured"].notna().sum()))

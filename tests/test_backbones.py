@@ -147,3 +147,16 @@ def test_preprocess_resizes_and_normalises():
         preprocess([np.zeros((8, 8, 3), np.float32)], info, 16)
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         preprocess([np.zeros((8, 8), np.uint8)], info, 16)
+
+
+@pytest.mark.parametrize("name,stage", [("efficientnet_lite0", 4), ("resnet50", 4), ("vgg16", 4)])
+def test_dilated_backbones_keep_output_stride_8(name, stage):
+    model = load_backbone(name, weights="random", out_indices=[stage], output_stride=8)
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 64, 96))[0]
+    assert out.shape[-2:] == (8, 12)
+
+
+def test_output_stride_of_a_backbone_that_cannot_dilate_is_an_error():
+    with pytest.raises(ValueError, match="offers output_stride"):
+        load_backbone("alexnet", weights="random", output_stride=8)

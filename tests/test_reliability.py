@@ -46,3 +46,43 @@ def test_every_job_of_the_tiny_run_stays_under_4_gb(tiny_run):
              for f in (tiny_run / "results" / "synthetic" / "benchmarks").rglob("*.tsv")}
     assert len(peaks) > 10
     assert max(peaks.values()) < 4000, max(peaks.items(), key=lambda kv: kv[1])
+
+
+def test_training_killed_mid_run_resumes_from_its_epoch_checkpoint(tiny_run, tmp_path):
+    """Issue #12: training saves a checkpoint each epoch and a rerun resumes from it, ending with
+    the model an uninterrupted run trains."""
+    import shutil
+
+    import torch
+
+    extra = tmp_path / "epochs.yaml"
+    extra.write_text("mcnn:\n  epochs: {train: 8, finetune: 1, images: 1}\n")
+    target = "results/synthetic/mcnn/models/mcnn_star_large/seed0.pt"
+    runs = {}
+    for name in ("straight", "killed"):
+        root = tmp_path / name
+        for part in ("data", "pre"):  # reuse the tiny run's datasets and motion segments
+            shutil.copytree(tiny_run / "results" / "synthetic" / part, root / "results" / "synthetic" / part)
+        runs[name] = root
+    cmd = [*snakemake_cmd(target), str(extra)]  # --configfile tiny.yaml epochs.yaml
+    straight = subprocess.run(cmd, cwd=runs["straight"], capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    proc = subprocess.Popen(cmd, cwd=runs["killed"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    checkpoint = runs["killed"] / f"{target}.epoch.pt"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not checkpoint.exists():
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before its first checkpoint was seen; nothing was interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists() and not (runs["killed"] / target).exists()
+    assert subprocess.run([*snakemake_cmd("--unlock"), str(extra)], cwd=runs["killed"],
+                          capture_output=True).returncode == 0
+    rerun = subprocess.run(cmd, cwd=runs["killed"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    log = (runs["killed"] / "results/synthetic/logs/mcnn/train/mcnn_star_large/seed0.log").read_text()
+    assert "resumed from" in log
+    a, b = (torch.load(r / target, weights_only=False) for r in (runs["straight"], runs["killed"]))
+    assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]] and len(a["history"]) == 8
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])

@@ -78,6 +78,24 @@ def test_confusion_metrics_accumulate_over_items():
     assert math.isnan(df.loc[(row, "bird"), "measured"])                    # never present
 
 
+def test_seeds_give_mean_and_sample_std_and_unavailable_rows_stay_empty():
+    paper = load_paper("mcnn")
+    spec = paper.tables["table4"]
+    classes = ("aeroplane", "bird", "boat", "car", "cat", "cow", "dog", "horse", "motorbike", "train")
+    # seed 0: every class 1/2 = 50 %; seed 1: every class 2/2 = 100 % -> mean 75, std 35.36
+    ev = pd.concat([_corloc_eval({c: [True, False] for c in classes}).assign(seed=0),
+                    _corloc_eval({c: [True, True] for c in classes}).assign(seed=1)])
+    row = spec.measured_rows()[0]
+    evaluations = {(row.variant, "yto_v1"): ev}
+    df = build_table(spec, paper, evaluations, {"yto_v1": DatasetRef("syn_yto", classes)}).set_index(["row", "column"])
+    assert df.loc[(row.key, "cat"), "measured"] == pytest.approx(75.0)
+    assert df.loc[(row.key, "cat"), "measured_std"] == pytest.approx(np.std([50, 100], ddof=1))
+    assert df.loc[(row.key, "avg"), "measured_std"] == pytest.approx(np.std([50, 100], ddof=1))
+    skipped = build_table(spec, paper, {}, {"yto_v1": DatasetRef("syn_yto", classes)},
+                          unavailable={row.variant: "no data"}).set_index(["row", "column"])
+    assert skipped.loc[row.key, "measured"].isna().all() and skipped.loc[row.key, "paper"].notna().all()
+
+
 def test_split_filter_and_missing_evaluation():
     paper = load_paper("colocam")
     spec = paper.tables["table2"]

@@ -19,7 +19,8 @@ def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
     index = (tables / "index.md").read_text()
     assert "[summary](data/summary.md)" in index
     assert "[Table 1 (table1)](fc/table1.md)" in index
-    assert "not built: method not implemented yet (issue #5)" in index
+    assert "[Table 1 (table1)](mcnn/table1.md)" in index
+    assert "not built: method not implemented yet (issue #8)" in index
     assert (tables / "index.html").read_text().startswith("<!doctype html>")
     summary = pd.read_csv(tables / "data" / "summary.csv")
     msrc = summary.query("benchmark == 'msrc' and statistic == 'images'")
@@ -53,6 +54,31 @@ def test_fc_tables_show_measured_beside_paper(tiny_run):
     assert "QP full" in (results / "logs" / "fc" / "syn_yto" / "full.log").read_text()
 
 
+def test_mcnn_tables_show_measured_beside_paper(tiny_run):
+    import torch
+
+    results = tiny_run / "results" / "synthetic"
+    for table, rows in (("table1", 6), ("table2", 3), ("table3", 1), ("table4", 1)):
+        df = pd.read_csv(results / "tables" / "mcnn" / f"{table}.csv")
+        measured = df[~df["paper_only"] & df["measured"].notna()]
+        assert measured["row"].nunique() == rows, table
+        assert measured["measured"].between(0, 100).all() or table == "table3", table
+    t2 = pd.read_csv(results / "tables" / "mcnn" / "table2.csv")
+    assert t2.query("row == 'mcnn_vocaug_ytube'")["measured"].isna().all()     # no SBD images in the profile
+    assert "M-CNN (VOC aug.+YTube): not measured, needs benchmark 'voc2012_aug'" in \
+        (results / "tables" / "mcnn" / "table2.md").read_text()
+    t3 = pd.read_csv(results / "tables" / "mcnn" / "table3.csv").query("row == 'mcnn_voc_ytube_20cls'")
+    assert t3.set_index("column").loc["n_train", "measured"] > 0
+    models = results / "mcnn" / "models"
+    state = torch.load(models / "mcnn_large" / "seed0.pt", weights_only=False)
+    assert state["variant"] == "mcnn_large" and state["fov"] == "large" and len(state["classes"]) == 3
+    assert not list(models.rglob("*.epoch.pt"))                    # per-epoch checkpoints are removed at the end
+    ev = pd.read_parquet(results / "eval" / "mcnn" / "syn_voc" / "mcnn_star_large.parquet")
+    assert set(ev["seed"]) == {0} and set(ev["split"]) <= {"val", "test"} and len(ev)
+    log = (results / "logs" / "mcnn" / "train" / "mcnn_star_large" / "seed0.log").read_text()
+    assert "pruning (Sec. 4.2)" in log and "epoch 1/1" in log
+
+
 def test_lint_is_clean():
     run = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True,
                          text=True, timeout=300)
@@ -61,10 +87,10 @@ def test_lint_is_clean():
 
 
 def test_a_table_of_an_unimplemented_method_fails_with_its_issue(tmp_path):
-    run = snakemake(tmp_path, "mcnn_table1")
+    run = snakemake(tmp_path, "colocam_table2")
     assert run.returncode != 0
-    assert "not implemented yet (issue #5)" in run.stderr + run.stdout
-    assert not (tmp_path / "results" / "synthetic" / "tables" / "mcnn").exists()
+    assert "not implemented yet (issue #8)" in run.stderr + run.stdout
+    assert not (tmp_path / "results" / "synthetic" / "tables" / "colocam").exists()
 
 
 @pytest.mark.parametrize("override, message", [
@@ -81,8 +107,8 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, mess
 
 
 def test_enabling_an_unimplemented_method_names_the_issue():
-    with pytest.raises(ConfigError, match=r"names 'ssnm', whose method is not implemented yet \(issue #6\)"):
-        check_enabled_methods(["ssnm"])
+    with pytest.raises(ConfigError, match=r"names 'colocam', whose method is not implemented yet \(issue #8\)"):
+        check_enabled_methods(["colocam"])
     with pytest.raises(ConfigError, match="has no table 'table9'"):
         table_spec("fc", "table9", [])
 

@@ -2,20 +2,20 @@
 
 Writes the rows that :mod:`weakseg.tables.aggregate` aggregates: one row per evaluated
 item with ``item``, ``split``, ``class`` and the metric columns (``correct`` for CorLoc,
-``jaccard`` and ``precision`` for masks). Only items with the annotation a metric needs
+``jaccard`` and ``precision`` for masks, ``confusion`` for semantic segmentation). Only items with the annotation a metric needs
 are evaluated: box-annotated frames where the object is present for CorLoc, items with a
 mask for J and P.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from weakseg import metrics
-from weakseg.data.index import Dataset
+from weakseg.data.index import VOID, Dataset
 
 
 def evaluate_boxes(ds: Dataset, boxes: Mapping[str, np.ndarray | None], *, threshold: float = 0.5,
@@ -46,6 +46,40 @@ def evaluate_masks(ds: Dataset, masks: Mapping[str, np.ndarray]) -> pd.DataFrame
         rows.append({"item": item, "split": index.at[item, "split"], "class": index.at[item, "class"],
                      "jaccard": metrics.mask_jaccard(pred, gt), "precision": metrics.mask_precision(pred, gt)})
     return pd.DataFrame(rows, columns=["item", "split", "class", "jaccard", "precision"])
+
+
+def evaluate_semantic(ds: Dataset, labels: Mapping[str, np.ndarray],
+                      relevant: Sequence[str] | None = None) -> pd.DataFrame:
+    """Confusion rows for semantic segmentation: every item of ``labels`` (item -> int (H, W)
+    predicted ids in ``[background, *ds.classes]``, 0 = background) with a ground-truth mask.
+
+    ``relevant`` (a subset of ``ds.classes``) applies the subset protocol of M-CNN Sec. 4.1:
+    images whose ground truth shows none of the relevant classes are left out, and pixels of the
+    other classes count as background. ``confusion`` is the flattened (K+1) x (K+1) count matrix
+    over ``[background, *ds.classes]`` (rows = ground truth, void pixels ignored).
+    """
+    classes = list(ds.classes)
+    unknown = sorted(set(relevant or ()) - set(classes))
+    if unknown:
+        raise ValueError(f"relevant classes {unknown} are not classes of {ds.root}: {classes}")
+    keep = np.zeros(len(classes) + 1, dtype=bool)
+    keep[0] = True
+    keep[[1 + classes.index(c) for c in (relevant or classes)]] = True
+    rows = []
+    for item, pred in labels.items():
+        gt = ds.mask(item)
+        if gt is None:
+            continue
+        gt = gt.astype(np.int64)
+        valid = gt != VOID
+        if relevant is not None:
+            if not keep[1:][np.unique(gt[valid & (gt > 0)]) - 1].any():
+                continue
+            gt = np.where(valid & ~keep[np.where(valid, gt, 0)], 0, gt)
+        row = ds.row(item)
+        conf = metrics.confusion_matrix(pred, gt, len(classes) + 1, ignore_index=VOID)
+        rows.append({"item": item, "split": row["split"], "class": row["class"], "confusion": conf.ravel()})
+    return pd.DataFrame(rows, columns=["item", "split", "class", "confusion"])
 
 
 def merge_evaluations(*parts: pd.DataFrame) -> pd.DataFrame:

@@ -136,16 +136,46 @@ def _torchvision_state_dict(name: str) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _load_torchvision(name: str, weights: str) -> torch.nn.Module:
+def _dilate_vgg16(model: torch.nn.Module, output_stride: int) -> None:
+    """DeepLab's VGG16 surgery (Chen et al., ICLR 2015, Sec. 3.1): pool4 (and pool5) keep the
+    resolution (3x3 max-pool, stride 1) and the conv5 layers after a removed stride are dilated by 2,
+    so conv5_3 has stride 8 instead of 16. Same weights."""
+    feats = model.features
+    if output_stride == 8:
+        feats[23] = torch.nn.MaxPool2d(3, stride=1, padding=1)
+        for i in (24, 26, 28):
+            feats[i].dilation, feats[i].padding = (2, 2), (2, 2)
+    feats[30] = torch.nn.MaxPool2d(3, stride=1, padding=1)
+
+
+def _load_torchvision(name: str, weights: str, output_stride: int = 32) -> torch.nn.Module:
     build, _, kwargs = _TORCHVISION_MODELS[name]
     if name == "inception_v3":  # truncated-normal init is slow and overwritten by the checkpoint
         kwargs = {**kwargs, "init_weights": weights == "random"}
+    if name == "resnet50" and output_stride < 32:  # dilate layer4 (and layer3 for stride 8)
+        kwargs = {**kwargs, "replace_stride_with_dilation": [False, output_stride == 8, True]}
     model = build(weights=None, **kwargs)
     if weights == "imagenet":
         model.load_state_dict(_torchvision_state_dict(name))
     if name == "inception_v3":
         model.aux_logits, model.AuxLogits = False, None
+    if name == "vgg16" and output_stride < 32:
+        _dilate_vgg16(model, output_stride)
     return model
+
+
+# Backbones that can keep a finer output stride by dilation (DeepLab), and the strides offered.
+DILATABLE: dict[str, tuple[int, ...]] = {"efficientnet_lite0": (8, 16, 32), "resnet50": (8, 16, 32),
+                                         "vgg16": (8, 16)}
+
+
+def _check_output_stride(name: str, output_stride: int | None) -> int:
+    if output_stride is None:
+        return 32
+    if output_stride not in DILATABLE.get(name, ()):
+        raise ValueError(f"backbone {name!r} offers output_stride in {DILATABLE.get(name, ())} (dilated, DeepLab "
+                         f"style); got {output_stride}. Dilatable backbones: {sorted(DILATABLE)}")
+    return output_stride
 
 
 def lite0_state_dict() -> dict[str, torch.Tensor]:
@@ -178,25 +208,30 @@ def _load_by_position(model: torch.nn.Module, state: dict[str, torch.Tensor], wh
     model.load_state_dict(dict(zip(target, state.values())), strict=True)
 
 
-def _load_lite0(weights: str) -> torch.nn.Module:
+def _load_lite0(weights: str, output_stride: int = 32) -> torch.nn.Module:
     # bn_eps=1e-3: the BatchNorm epsilon the checkpoint was trained with (TF EfficientNet-Lite and
     # efficientnet_pytorch's batch_norm_epsilon); timm's default 1e-5 would shift every BN output.
-    model = timm.create_model("efficientnet_lite0", pretrained=False, bn_eps=1e-3)
+    # output_stride < 32: timm dilates the later stages instead of striding (same weights).
+    model = timm.create_model("efficientnet_lite0", pretrained=False, bn_eps=1e-3, output_stride=output_stride)
     if weights == "imagenet":
         _load_by_position(model, lite0_state_dict(), "efficientnet_lite0")
     return model
 
 
-def load_classifier(name: str, weights: str = "imagenet") -> torch.nn.Module:
+def load_classifier(name: str, weights: str = "imagenet", output_stride: int | None = None) -> torch.nn.Module:
     """The full ImageNet classifier ``name`` (1000 logits), in eval mode, on the CPU.
 
     ``weights``: ``"imagenet"`` (real weights or an error saying how to get them) or
-    ``"random"`` (random initialisation, only ever by this name).
+    ``"random"`` (random initialisation, only ever by this name). ``output_stride`` (8 or 16,
+    backbones of :data:`DILATABLE`): the later stages are dilated instead of strided, as DeepLab
+    does, so the deepest maps keep 1/8 or 1/16 of the input resolution (same weights).
     """
     info = backbone_info(name)
     _check_weights(weights)
-    model = _load_lite0(weights) if info.source == LITE0_WHEEL else _load_torchvision(name, weights)
-    return model.eval()
+    stride = _check_output_stride(name, output_stride)
+    if info.source == LITE0_WHEEL:
+        return _load_lite0(weights, stride).eval()
+    return _load_torchvision(name, weights, stride).eval()
 
 
 class _NodeOutputs(torch.nn.Module):
@@ -223,19 +258,20 @@ def _check_out_indices(info: BackboneInfo, out_indices: Sequence[int] | None) ->
     return out_indices
 
 
-def load_backbone(name: str, weights: str = "imagenet",
-                  out_indices: Sequence[int] | None = None) -> torch.nn.Module:
+def load_backbone(name: str, weights: str = "imagenet", out_indices: Sequence[int] | None = None,
+                  output_stride: int | None = None) -> torch.nn.Module:
     """The classifier ``name`` cut into a feature extractor, in eval mode, on the CPU.
 
     Calling it on a (B, 3, H, W) float batch returns a list of feature maps
     ``(B, info.channels[i], ~H / info.strides[i], ~W / info.strides[i])`` for each stage
     ``i`` in ``out_indices`` (default: all stages of ``BACKBONES[name].stages``), shallow to
     deep. EfficientNet-Lite0 goes through timm's ``FeatureListNet`` on the loaded classifier,
-    the torchvision models through ``create_feature_extractor``.
+    the torchvision models through ``create_feature_extractor``. ``output_stride``: see
+    :func:`load_classifier`; strides of the dilated stages are then ``min(stride, output_stride)``.
     """
     info = backbone_info(name)
     indices = _check_out_indices(info, out_indices)
-    classifier = load_classifier(name, weights)
+    classifier = load_classifier(name, weights, output_stride)
     if info.source == LITE0_WHEEL:
         return FeatureListNet(classifier, out_indices=indices, flatten_sequential=True).eval()
     return _NodeOutputs(classifier, [info.stages[i] for i in indices]).eval()

@@ -24,3 +24,15 @@ def table_notes(paper: str, config: dict) -> list[str]:
     from importlib import import_module
 
     return list(import_module(f"weakseg.methods.{paper}.notes").table_notes(config))
+
+
+def unavailable_variants(paper: str, config: dict) -> dict[str, str]:
+    """Variants of ``paper`` the active profile cannot measure (variant -> reason, e.g. a training
+    set it does not map): the ``unavailable(config)`` of ``weakseg.methods.<paper>.notes`` where it
+    exists. Their table rows stay unmeasured, with the reason in a footnote."""
+    if find_spec(f"weakseg.methods.{paper}.notes") is None:
+        return {}
+    from importlib import import_module
+
+    module = import_module(f"weakseg.methods.{paper}.notes")
+    return dict(module.unavailable(config)) if hasattr(module, "unavailable") else {}

@@ -18,8 +18,13 @@ Clustering (Sharma et al.) reports FST as the last column of its Table 2. The st
 Differences from FST, all deliberate and documented where they occur: FST builds
 appearance models per frame from the whole shot weighted by temporal distance and
 propagates a location prior through the flow; here one appearance model per shot
-(sklearn's ``GaussianMixture`` takes no sample weights) and a location prior from the
-spatially smoothed inside-outside map of the frame itself; pixels, not superpixels.
+(fitted by EM, :func:`weakseg.gmm.fit_gmm`; M-CNN's temporally weighted per-frame models
+are in :mod:`weakseg.gmm` too) and a location prior from the spatially smoothed
+inside-outside map of the frame itself; pixels, not superpixels.
+
+The colour models (:mod:`weakseg.gmm`), the contrast-sensitive Potts edges and the
+graph cut (:mod:`weakseg.graphcut`) are shared with M-CNN; only the temporal edges
+along the flow are FST's own.
 
 Conventions: frames RGB uint8 ``(H, W, 3)``; flows float32 ``(H, W, 2)`` as
 ``(dx, dy)`` with ``frame_t[y, x] ≈ frame_{t+1}[y + dy, x + dx]`` (see
@@ -32,12 +37,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 import cv2
-import maxflow
 import numpy as np
 from scipy.special import ndtr
-from sklearn.mixture import GaussianMixture
 
 from weakseg.checks import check_flow
+from weakseg.gmm import fit_gmm
+from weakseg.graphcut import PairwiseEdges, binary_cut, contrast, contrast_scale, grid_edges, grid_sq_differences
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,8 @@ class FSTParams:
       (ours; FST propagates its location model through the flow instead).
     - ``spatial_weight``: weight of the contrast-sensitive Potts term between
       8-neighbours, ``w * exp(-beta ||z_i - z_j||^2) / dist(i, j)`` with
-      ``beta = 1 / (2 E||z_i - z_j||^2)`` (GrabCut's gamma = 50; M-CNN eq. 3).
+      ``beta = 1 / (2 E||z_i - z_j||^2)`` (GrabCut's gamma = 50; M-CNN eq. 3;
+      :func:`weakseg.graphcut.grid_edges`).
     - ``temporal_weight``: the same term between pixels joined by the flow of
       consecutive frames (FST Sec. 4, temporal smoothness; ours = spatial weight).
     - ``seed``: random state of the GMM fits and pixel subsampling.
@@ -293,16 +299,6 @@ def frame_motion_mask(flow: np.ndarray, params: FSTParams | None = None) -> np.n
 # --------------------------------------------------------------------------
 
 
-def _fit_gmm(colours: np.ndarray, p: FSTParams) -> GaussianMixture:
-    """Colour GMM of ``colours`` (N, 3) in [0, 1], fitted on at most ``p.gmm_samples`` of them."""
-    rng = np.random.default_rng(p.seed)
-    if len(colours) > p.gmm_samples:
-        colours = colours[rng.choice(len(colours), p.gmm_samples, replace=False)]
-    gmm = GaussianMixture(p.gmm_components, covariance_type="full", reg_covar=1e-3,
-                          init_params="k-means++", random_state=p.seed)
-    return gmm.fit(colours)
-
-
 def _location_prior(inside: np.ndarray, p: FSTParams) -> np.ndarray:
     """Per-frame foreground probability from the inside-outside maps, float (T, H, W)."""
     blurred = np.stack([cv2.GaussianBlur(m.astype(np.float32), (0, 0), p.location_sigma) for m in inside])
@@ -315,60 +311,28 @@ def _unaries(colours: np.ndarray, labels: np.ndarray, location: np.ndarray,
     flat = colours.reshape(-1, 3)
     cost = []
     for value, prior in ((False, 1.0 - location), (True, location)):
-        nll = -_fit_gmm(flat[labels.ravel() == value], p).score_samples(flat).reshape(labels.shape)
+        gmm = fit_gmm(flat[labels.ravel() == value], n_components=p.gmm_components, max_samples=p.gmm_samples,
+                      seed=p.seed)
+        nll = gmm.nll(flat)[0].reshape(labels.shape)
         cost.append(nll - p.location_weight * np.log(prior))
     low = np.minimum(*cost)  # a per-pixel constant does not change the minimiser
     return cost[0] - low, cost[1] - low
 
 
-def _contrast(a: np.ndarray, b: np.ndarray, beta: float) -> np.ndarray:
-    """``exp(-beta ||a - b||^2)`` over the last (colour) axis."""
-    return np.exp(-beta * np.sum((a - b) ** 2, axis=-1))
-
-
-_NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # (dy, dx): each 8-neighbour pair once
-
-
-def _beta(colours: np.ndarray) -> float:
-    """GrabCut's ``beta = 1 / (2 <||z_i - z_j||^2>)`` over horizontal and vertical neighbours."""
-    sq = np.concatenate([np.sum(np.diff(colours, axis=ax) ** 2, axis=-1).ravel() for ax in (1, 2)])
-    return 1.0 / (2.0 * max(float(sq.mean()), 1e-8))
-
-
-def _add_spatial_edges(graph, nodes: np.ndarray, colours: np.ndarray, beta: float, weight: float) -> None:
-    """Contrast-sensitive Potts edges between 8-neighbours of every frame (weight / distance)."""
-    t, h, w = nodes.shape
-    for dy, dx in _NEIGHBOURS:
-        ys, yd = slice(0, h - dy), slice(dy, h)
-        xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-        cap = weight / np.hypot(dy, dx) * _contrast(colours[:, ys, xs], colours[:, yd, xd], beta)
-        graph.add_edges(nodes[:, ys, xs].ravel(), nodes[:, yd, xd].ravel(), cap.ravel(), cap.ravel())
-
-
-def _add_temporal_edges(graph, nodes: np.ndarray, colours: np.ndarray, flows: np.ndarray,
-                        beta: float, weight: float) -> None:
-    """Contrast-sensitive Potts edges from each pixel of frame t to where the flow takes it in t+1."""
-    t, h, w = nodes.shape
+def _temporal_edges(colours: np.ndarray, flows: np.ndarray, scale: float, weight: float) -> PairwiseEdges:
+    """Contrast-sensitive Potts edges from each pixel of frame t to where the flow takes it in t+1
+    (FST Sec. 4), over the flat indices of ``(T, H, W)``."""
+    t, h, w = colours.shape[:3]
+    nodes = np.arange(t * h * w, dtype=np.int64).reshape(t, h, w)
     ys, xs = np.mgrid[0:h, 0:w]
+    parts = []
     for k in range(t - 1):
         xd = np.rint(xs + flows[k, ..., 0]).astype(int)
         yd = np.rint(ys + flows[k, ..., 1]).astype(int)
         ok = (xd >= 0) & (xd < w) & (yd >= 0) & (yd < h)
-        cap = weight * _contrast(colours[k][ok], colours[k + 1][yd[ok], xd[ok]], beta)
-        graph.add_edges(nodes[k][ok], nodes[k + 1][yd[ok], xd[ok]], cap, cap)
-
-
-def _graph_cut(cost_bg: np.ndarray, cost_fg: np.ndarray, colours: np.ndarray, flows: np.ndarray,
-               beta: float, p: FSTParams) -> np.ndarray:
-    """Minimum-energy binary labelling of the shot (PyMaxflow), bool (T, H, W), True = foreground."""
-    graph = maxflow.Graph[float]()
-    nodes = graph.add_grid_nodes(cost_bg.shape)
-    _add_spatial_edges(graph, nodes, colours, beta, p.spatial_weight)
-    _add_temporal_edges(graph, nodes, colours, flows, beta, p.temporal_weight)
-    # A node left on the sink side (segment True = foreground) cuts its source edge.
-    graph.add_grid_tedges(nodes, cost_fg, cost_bg)
-    graph.maxflow()
-    return graph.get_grid_segments(nodes)
+        cap = weight * contrast(colours[k][ok], colours[k + 1][yd[ok], xd[ok]], scale)
+        parts.append(PairwiseEdges(nodes[k][ok], nodes[k + 1][yd[ok], xd[ok]], cap))
+    return PairwiseEdges.concat(*parts)
 
 
 def _check_shot(frames: Sequence[np.ndarray], flows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -415,11 +379,13 @@ def segment_shot(frames: Sequence[np.ndarray], flows: np.ndarray, iterations: in
     colours, flows = _check_shot(frames, flows)
     labels = np.stack([frame_motion_mask(f, p) for f in flows])
     location = _location_prior(labels, p)
-    beta = _beta(colours)
+    scale = contrast_scale(grid_sq_differences(colours))  # GrabCut's beta (gamma = 0.5)
+    edges = PairwiseEdges.concat(grid_edges(colours, p.spatial_weight, scale),
+                                 _temporal_edges(colours, flows, scale, p.temporal_weight))
     for _ in range(iterations):
         fg = int(labels.sum())
         if min(fg, labels.size - fg) < 10 * p.gmm_components:
             break
         cost_bg, cost_fg = _unaries(colours, labels, location, p)
-        labels = _graph_cut(cost_bg, cost_fg, colours, flows, beta, p)
+        labels = binary_cut(cost_bg, cost_fg, edges)  # True = foreground
     return labels

@@ -55,7 +55,7 @@ def render_markdown(spec: TableSpec, paper: PaperSpec, df: pd.DataFrame, notes: 
             cells = []
             for c in cols:
                 rec = by_cell.loc[(row.key, c.key)]
-                cells.append(_fmt(rec[kind], rec["paper_std"] if kind == "paper" else float("nan")))
+                cells.append(_fmt(rec[kind], rec["paper_std"] if kind == "paper" else rec["measured_std"]))
             name = row.label + (" (paper only)" if row.paper_only else "")
             lines.append(f"| {name if kind == kinds[0][0] else ''} | {label} | " + " | ".join(cells) + " |")
     lines += ["", *[f"- {n}" for n in notes], "", f"Source: {paper.citation}", ""]

@@ -1,7 +1,14 @@
 """Converters from the official layouts of real benchmarks into the canonical format.
 
 ``ADAPTERS`` maps a format name (config ``real_datasets.<name>.format``) to a function
-``convert(root, out, name) -> index`` reading the official layout under ``root``.
+``convert(root, out, name) -> index`` reading the official layout under ``root``:
+
+* ``voc07_6x2``: PASCAL07-6x2 co-localization groups, VOC2007 layout (:mod:`.pascal07_6x2`);
+* ``voc_coseg``: PASCAL-VOC co-segmentation set, ``images/<Class>/`` + ``masks/<Class>/``
+  (:mod:`.voc_coseg`);
+* ``msrc_coseg``: MSRC-v2 co-segmentation class folders with ``GroundTruth/`` masks, or one
+  such class folder (:mod:`.msrc`).
+
 The real-datasets issue (#9) adds the other benchmarks here.
 """
 
@@ -12,10 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from weakseg.data.adapters.msrc import convert_msrc_coseg
 from weakseg.data.adapters.pascal07_6x2 import convert_pascal07_6x2
+from weakseg.data.adapters.voc_coseg import convert_voc_coseg
 
 ADAPTERS: dict[str, Callable[[Path, Path, str], pd.DataFrame]] = {
     "voc07_6x2": convert_pascal07_6x2,
+    "voc_coseg": convert_voc_coseg,
+    "msrc_coseg": convert_msrc_coseg,
 }
 
 
