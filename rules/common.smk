@@ -285,3 +285,70 @@ def mcnn_eval_inputs(wildcards):
         "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
         "models": [mcnn_model(wildcards.variant, s) for s in range(config["mcnn"]["seeds"])],
     }
+
+
+# SSNM (rules/ssnm.smk)
+def ssnm_train_dataset():
+    bench = config["ssnm"]["benchmarks"]["train"]
+    if bench not in BENCH_TO_DATASET:
+        raise ValueError(f"config 'ssnm.benchmarks.train' is {bench!r}, which profile {PROFILE!r} does not map")
+    return BENCH_TO_DATASET[bench]
+
+
+def ssnm_params(variant):
+    """Config 'ssnm' with only this variant (editing one variant retrains only that one)."""
+    if variant not in config["ssnm"]["variants"]:
+        raise ValueError(f"unknown SSNM variant {variant!r}; config 'ssnm.variants' defines "
+                         f"{sorted(config['ssnm']['variants'])}")
+    return {**config["ssnm"], "variants": {variant: config["ssnm"]["variants"][variant]}}
+
+
+# Pinheiro & Collobert (rules/mil.smk)
+MIL_TRAIN_KEYS = ("network", "input_size", "lse_r", "sgd", "jitter", "epochs", "device")
+MIL_EVAL_KEYS = ("network", "lse_r", "threshold_grid", "eval_splits", "device")
+MIL_PRIOR_PRODUCT = {"ilp_sppxl": "superpixels", "ilp_bb": "boxes", "ilp_seg": "segments"}
+
+
+def mil_dataset(role):
+    """The dataset of config 'mil.benchmarks.<role>' in the active profile."""
+    bench = config["mil"]["benchmarks"][role]
+    if bench not in BENCH_TO_DATASET:
+        raise ValueError(f"config 'mil.benchmarks.{role}' is {bench!r}, which profile {PROFILE!r} does not map")
+    return BENCH_TO_DATASET[bench]
+
+
+def mil_params(keys, variant=None):
+    params = {k: config["mil"][k] for k in keys}
+    if variant is not None:
+        if variant not in config["mil"]["variants"]:
+            raise ValueError(f"unknown MIL variant {variant!r}; config 'mil.variants' defines "
+                             f"{sorted(config['mil']['variants'])}")
+        params["variant"] = config["mil"]["variants"][variant]
+    return params
+
+
+def mil_product(dataset, key):
+    """The preprocessing product a smoothing prior uses, checked to be built for `dataset`."""
+    where = f"mil.products.{PROFILE}"
+    if PROFILE not in config["mil"]["products"]:
+        raise ValueError(f"config '{where}' is missing: the MIL priors need their products for profile {PROFILE!r}")
+    product = config["mil"]["products"][PROFILE][key]
+    if product not in built_products(dataset):
+        raise ValueError(f"config '{where}.{key}' is {product!r}, which 'preprocess.build.{PROFILE}' does not "
+                         f"build for {dataset}; add it there for the benchmarks mapped to {dataset}")
+    return product
+
+
+def mil_eval_inputs(wildcards):
+    """The models of the variant's aggregation (every seed), the index, and the unit files of the
+    product its smoothing prior reads."""
+    v = mil_params((), wildcards.variant)["variant"]
+    d = wildcards.dataset
+    inputs = {
+        "index": f"{dataset_dir(d)}/index.parquet",
+        "models": [f"{RESULTS}/mil/models/{v['aggregation']}/seed{s}.pt" for s in range(config["mil"]["seeds"])],
+    }
+    if v["prior"] in MIL_PRIOR_PRODUCT:
+        product = mil_product(d, MIL_PRIOR_PRODUCT[v["prior"]])
+        inputs["prior"] = [unit_product_path(d, u, product) for u in sorted(units_of(d))]
+    return inputs

@@ -22,7 +22,7 @@ rule mcnn_train:
         runtime=120,
         gpu=gpu_units(config["mcnn"]["device"]),
     conda:
-        "../envs/mcnn.yaml"
+        "../envs/torch.yaml"
     script:
         "../scripts/mcnn_train.py"
 
@@ -46,6 +46,6 @@ rule mcnn_evaluate:
         runtime=30,
         gpu=gpu_units(config["mcnn"]["device"]),
     conda:
-        "../envs/mcnn.yaml"
+        "../envs/torch.yaml"
     script:
         "../scripts/mcnn_evaluate.py"

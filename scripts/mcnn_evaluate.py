@@ -3,13 +3,13 @@
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from weakseg.data.index import Dataset
+from weakseg.evaluation import evaluate_models
 from weakseg.features.device import pick_device
 from weakseg.io import write_parquet
-from weakseg.methods.mcnn.evaluate import evaluate_colocalization, evaluate_segmentation, with_seed
+from weakseg.methods.mcnn.evaluate import evaluate_colocalization, evaluate_segmentation
 from weakseg.methods.mcnn.run import load_model
 from weakseg.workflow import logged
 
@@ -20,14 +20,15 @@ with logged(sm.log[0], f"mcnn_evaluate {wc.dataset}/{wc.variant}") as log:
     cfg = sm.params.cfg
     device = pick_device(cfg["device"])
     ds = Dataset(Path(sm.input.index).parent)
-    parts = []
-    for path in sm.input.models:
-        model, state = load_model(path, cfg["network"], device)
+
+    def evaluate(model, state):
         if sm.params.kind == "video":
-            ev = evaluate_colocalization(model, ds, cfg["colocalization"]["splits"], cfg["colocalization"]["params"],
-                                         sm.params.superpixels, device, cfg["batch_size"])
+            rows = evaluate_colocalization(model, ds, cfg["colocalization"]["splits"],
+                                           cfg["colocalization"]["params"], sm.params.superpixels, device,
+                                           cfg["batch_size"])
         else:
-            ev = evaluate_segmentation(model, ds, cfg["eval_splits"], device, cfg["batch_size"])
-        parts.append(with_seed(ev, state["seed"], state["n_train"]))
-        log.info("%s: %d items evaluated", path, len(ev))
-    write_parquet(sm.output[0], pd.concat(parts, ignore_index=True))
+            rows = evaluate_segmentation(model, ds, cfg["eval_splits"], device, cfg["batch_size"])
+        return rows.assign(n_train=state["n_train"])   # Table 3's "# train. samples"
+
+    rows = evaluate_models(sm.input.models, lambda p: load_model(p, cfg["network"], device), evaluate, log)
+    write_parquet(sm.output[0], rows)

@@ -9,7 +9,9 @@ mask for J and P.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,3 +93,16 @@ def merge_evaluations(*parts: pd.DataFrame) -> pd.DataFrame:
     for p in non_empty[1:]:
         out = out.merge(p, on=["item", "split", "class"], how="outer")
     return out.sort_values("item", kind="stable").reset_index(drop=True)
+
+
+def evaluate_models(paths: Sequence[str], load: Callable[[str], tuple[Any, dict[str, Any]]],
+                    evaluate: Callable[[Any, dict[str, Any]], pd.DataFrame], log: logging.Logger) -> pd.DataFrame:
+    """Per-item rows of every trained model in ``paths`` (one per seed), with a ``seed`` column:
+    ``load(path) -> (model, state)`` (state holds ``seed``), ``evaluate(model, state) -> rows``."""
+    parts = []
+    for path in paths:
+        model, state = load(path)
+        rows = evaluate(model, state)
+        parts.append(rows.assign(seed=state["seed"]))
+        log.info("%s: %d items evaluated", path, len(rows))
+    return pd.concat(parts, ignore_index=True)

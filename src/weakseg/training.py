@@ -28,6 +28,15 @@ from weakseg.progress import progress
 EpochFn = Callable[[int, np.random.Generator], dict[str, float]]
 
 
+def freeze_batchnorm(module: torch.nn.Module) -> None:
+    """Put every BatchNorm layer of ``module`` in eval mode: pretrained backbones keep their ImageNet
+    statistics when batches are small or correlated (10 frames of one shot, a group of 5 images).
+    Call it after ``module.train()``."""
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     """The generator of epoch ``epoch`` of run ``seed``; also seeds torch's CPU and CUDA RNGs."""
     torch.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))

@@ -55,8 +55,3 @@ def evaluate_colocalization(model: FCN, ds: Dataset, splits: Sequence[str], para
         sp = segment(image, superpixels["method"], superpixels.get("max_side"), **superpixels.get("params", {}))
         boxes[item] = colocalize(image, probs[item][1 + model.classes.index(cls)], sp, p)
     return evaluate_boxes(ds, boxes)
-
-
-def with_seed(df: pd.DataFrame, seed: int, n_train: int) -> pd.DataFrame:
-    """``df`` with the model's ``seed`` and its number of training samples (Table 3's column)."""
-    return df.assign(seed=seed, n_train=n_train)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from weakseg.features.backbones import backbone_info, load_backbone
+from weakseg.training import freeze_batchnorm
 
 OUTPUT_STRIDE = 8
 DEEPLAB_CROP = 321  # DeepLab's training crop side, at which the FOV dilations are stated
@@ -69,9 +70,7 @@ class FCN(nn.Module):
         """Train mode, except the backbone's BatchNorm layers, which keep their ImageNet statistics
         (a batch is 10 frames of one shot, too correlated to estimate them; DeepLab's VGG16 has none)."""
         super().train(mode)
-        for m in self.body.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
+        freeze_batchnorm(self.body)
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
