@@ -23,7 +23,7 @@ from weakseg.data.benchmarks import load_benchmarks, resolve_profile
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
 from weakseg.methods import table_notes, unavailable_variants
 from weakseg.tables.specs import PAPERS, load_paper
-from weakseg.workflow import check_enabled_methods, eval_path, table_spec
+from weakseg.workflow import check_backbones, check_enabled_methods, eval_path, table_spec
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -35,6 +35,7 @@ BENCH_TO_DATASET = resolve_profile(config)
 BENCHMARKS = load_benchmarks()
 SYNTHETIC_DATASETS = sorted(config["synthetic"]["datasets"])
 ENABLED = check_enabled_methods(config["methods"]["enabled"])
+check_backbones(config)
 PRODUCTS = config["preprocess"]["products"]
 check_products(PRODUCTS)
 GPU_PRODUCTS = sorted(p for p, c in PRODUCTS.items() if c["kind"] in GPU_KINDS)

@@ -143,6 +143,18 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, mess
     assert not (tmp_path / "results").exists()
 
 
+def test_an_unknown_backbone_fails_before_any_job_naming_the_key(tmp_path):
+    from conftest import snakemake_cmd
+
+    extra = tmp_path / "bad.yaml"
+    extra.write_text("ssnm:\n  variants:\n    full: {backbone: resnet5}\n")
+    run = subprocess.run([*snakemake_cmd("-n", "tables"), str(extra)], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode != 0
+    assert "config 'ssnm.variants.full.backbone' is 'resnet5', not a registered backbone" in run.stderr + run.stdout
+    assert not (tmp_path / "results").exists()
+
+
 def test_enabling_an_unimplemented_method_names_the_issue():
     with pytest.raises(ConfigError, match=r"names 'colocam', whose method is not implemented yet \(issue #8\)"):
         check_enabled_methods(["colocam"])

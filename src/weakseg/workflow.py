@@ -41,6 +41,28 @@ def check_enabled_methods(enabled: Sequence[str]) -> tuple[str, ...]:
     return tuple(enabled)
 
 
+def backbone_keys(config: dict[str, Any]) -> dict[str, str]:
+    """Every config key that names a backbone (``<section>.network.backbone``, a variant's or a
+    preprocessing product's ``backbone``) -> the name it gives."""
+    keys = {f"preprocess.products.{name}.backbone": cfg["backbone"]
+            for name, cfg in config.get("preprocess", {}).get("products", {}).items() if "backbone" in cfg}
+    for section in ("mcnn", "ssnm", "mil"):
+        if section in config:
+            keys[f"{section}.network.backbone"] = config[section]["network"]["backbone"]
+            keys.update({f"{section}.variants.{name}.backbone": v["backbone"]
+                         for name, v in config[section].get("variants", {}).items() if "backbone" in v})
+    return keys
+
+
+def check_backbones(config: dict[str, Any]) -> None:
+    """Every backbone the configuration names is in the registry (before any job runs)."""
+    from weakseg.features.backbones import BACKBONES
+
+    for key, name in backbone_keys(config).items():
+        if name not in BACKBONES:
+            raise ConfigError(f"config '{key}' is {name!r}, not a registered backbone; known: {sorted(BACKBONES)}")
+
+
 def table_spec(paper: str, table: str, enabled: Sequence[str]):
     """The spec of table ``paper``/``table``, or a clear error if it cannot be built."""
     if paper not in PAPERS:

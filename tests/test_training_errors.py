@@ -1,0 +1,64 @@
+"""Bad inputs of the training methods stop with an error naming what is wrong (issue #12)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO
+
+from weakseg.data.index import Dataset
+from weakseg.training import load
+
+LOG = logging.getLogger("test")
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+class _Masks:
+    """A motion product's unit data (weakseg.preprocess.store.UnitData interface) of empty masks."""
+
+    def __init__(self, ds: Dataset):
+        self.items = list(ds.index["item"])
+        self.ds = ds
+
+    def get(self, field, item):
+        row = self.ds.row(item)
+        return np.zeros((row["height"], row["width"]), bool)
+
+
+def test_mcnn_without_any_motion_segment_names_the_pruning(tiny_datasets, tmp_path):
+    from weakseg.methods.mcnn.run import train_variant
+
+    ds = Dataset(tiny_datasets["syn_yto"])
+    cfg = {**CONFIG["mcnn"], "pruning": {"min_frames": 4, "min_fg": 0.025, "max_fg": 0.5, "frames_per_shot": 4}}
+    with pytest.raises(ValueError, match=r"no training sample \(no shot survived the pruning of config 'mcnn.pruning'"):
+        train_variant("mcnn_star_large", cfg, 0, ds, {"all": _Masks(ds)}, None, None, str(tmp_path / "m.pt"), LOG,
+                      torch.device("cpu"))
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_ssnm_on_a_set_without_masks_says_so(tiny_datasets, tmp_path):
+    from weakseg.methods.ssnm.run import train_variant
+
+    with pytest.raises(ValueError, match="no masked training image with a class"):
+        train_variant("full", CONFIG["ssnm"], 0, Dataset(tiny_datasets["syn_imagenet"]), str(tmp_path / "s.pt"), LOG,
+                      torch.device("cpu"))
+
+
+def test_mil_classification_set_must_cover_the_segmentation_classes(tiny_datasets, tmp_path):
+    from weakseg.methods.mil.run import train_model
+
+    with pytest.raises(ValueError, match=r"lacks the segmentation classes \['unicorn'\]"):
+        train_model("lse", CONFIG["mil"], 0, Dataset(tiny_datasets["syn_imagenet"]), ["aeroplane", "unicorn"],
+                    str(tmp_path / "l.pt"), LOG, torch.device("cpu"))
+
+
+def test_a_truncated_checkpoint_is_named_with_the_fix(tmp_path):
+    path = tmp_path / "model.pt.epoch.pt"
+    torch.save({"model": {"w": torch.zeros(100)}}, path)
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(ValueError, match=r"model.pt.epoch.pt: not a readable weakseg checkpoint .* delete it to retrain"):
+        load(path)
