@@ -1,7 +1,9 @@
 """The five papers' methods, one subpackage each: ``weakseg.methods.<paper>``.
 
-A method is *implemented* when its subpackage exists; its issue adds it. Baselines
-and ablations are variants (configurations) of the method's code, never copies.
+A method is *implemented* when its subpackage has a ``notes`` module (the footnotes of its
+tables, :func:`table_notes`), which its issue adds last, once the tables can be built: parts of a
+method may land earlier without its tables being offered. Baselines and ablations are variants
+(configurations) of the method's code, never copies.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from weakseg.tables.specs import PAPERS
 
 
 def implemented() -> tuple[str, ...]:
-    """The papers whose method subpackage exists, in :data:`PAPERS` order."""
-    return tuple(p for p in PAPERS if find_spec(f"weakseg.methods.{p}") is not None)
+    """The papers whose method is complete (``weakseg.methods.<paper>.notes`` exists), in :data:`PAPERS` order."""
+    return tuple(p for p in PAPERS
+                 if find_spec(f"weakseg.methods.{p}") is not None and find_spec(f"weakseg.methods.{p}.notes") is not None)
 
 
 def table_notes(paper: str, config: dict) -> list[str]:
