@@ -70,7 +70,7 @@ rule features:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=1,
+        gpu=lambda wc: gpu_units(PRODUCTS[wc.product].get("device", "auto")),
     conda:
         "../envs/preprocess.yaml"
     script:
