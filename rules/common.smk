@@ -163,12 +163,13 @@ def fc_groups(dataset, variant_name):
     return solve_groups(units_info(dataset), fc_variant(variant_name), config["fc"]["video_splits"])
 
 
-def fc_product(dataset, key):
-    """The preprocessing product FC uses as `key`, checked to be built for `dataset`."""
-    where = f"fc.products.{PROFILE}"
-    if PROFILE not in config["fc"]["products"]:
-        raise ValueError(f"config '{where}' is missing: FC needs its products for profile {PROFILE!r}")
-    product = config["fc"]["products"][PROFILE][key]
+def method_product(section, dataset, key):
+    """The preprocessing product method `section` uses as `key` in the active profile (config
+    '<section>.products.<profile>.<key>'), checked to be built for `dataset`."""
+    where = f"{section}.products.{PROFILE}"
+    if PROFILE not in config[section]["products"]:
+        raise ValueError(f"config '{where}' is missing: {section} needs its products for profile {PROFILE!r}")
+    product = config[section]["products"][PROFILE][key]
     if product not in built_products(dataset):
         raise ValueError(
             f"config '{where}.{key}' is {product!r}, which 'preprocess.build.{PROFILE}' does not build "
@@ -177,16 +178,24 @@ def fc_product(dataset, key):
     return product
 
 
+def method_dataset(section, role):
+    """The dataset that config '<section>.benchmarks.<role>' maps to in the active profile."""
+    bench = config[section]["benchmarks"][role]
+    if bench not in BENCH_TO_DATASET:
+        raise ValueError(f"config '{section}.benchmarks.{role}' is {bench!r}, which profile {PROFILE!r} does not map")
+    return BENCH_TO_DATASET[bench]
+
+
 def fc_solve_inputs(wildcards):
     """The products of every unit the variant's QPs cover, the box features, the index."""
     d = wildcards.dataset
     units = sorted({u for us in fc_groups(d, wildcards.variant).values() for u in us})
     inputs = {
         "index": f"{dataset_dir(d)}/index.parquet",
-        "features": f"{RESULTS}/features/{d}/{fc_product(d, 'features')}.npz",
+        "features": f"{RESULTS}/features/{d}/{method_product('fc', d, 'features')}.npz",
     }
     for key in ("superpixels", "boxes", "saliency", "dsift"):
-        inputs[key] = [unit_product_path(d, u, fc_product(d, key)) for u in units]
+        inputs[key] = [unit_product_path(d, u, method_product("fc", d, key)) for u in units]
     return inputs
 
 
@@ -227,36 +236,16 @@ def mcnn_model(variant, seed):
     return f"{RESULTS}/mcnn/models/{variant}/seed{seed}.pt"
 
 
-def mcnn_videos():
-    """The dataset M-CNN trains on (config 'mcnn.benchmarks.videos' in the active profile)."""
-    bench = config["mcnn"]["benchmarks"]["videos"]
-    if bench not in BENCH_TO_DATASET:
-        raise ValueError(f"config 'mcnn.benchmarks.videos' is {bench!r}, which profile {PROFILE!r} does not map")
-    return BENCH_TO_DATASET[bench]
-
-
-def mcnn_motion(dataset):
-    """The motion product M-CNN uses, checked to be built for `dataset`."""
-    where = f"mcnn.products.{PROFILE}"
-    if PROFILE not in config["mcnn"]["products"]:
-        raise ValueError(f"config '{where}' is missing: M-CNN needs its motion product for profile {PROFILE!r}")
-    product = config["mcnn"]["products"][PROFILE]["motion"]
-    if product not in built_products(dataset):
-        raise ValueError(f"config '{where}.motion' is {product!r}, which 'preprocess.build.{PROFILE}' does not "
-                         f"build for {dataset}; add it there for the benchmarks mapped to {dataset}")
-    return product
-
-
 def mcnn_train_inputs(wildcards):
     """The video index and the motion segments of the training videos; the image index when the
     variant adds images; the model it is fine-tuned from."""
     v = mcnn_variant(wildcards.variant)
-    d = mcnn_videos()
+    d = method_dataset("mcnn", "videos")
     splits = set(config["mcnn"]["train_splits"])
     units = sorted(u for u, s in units_info(d)["splits"].items() if splits & set(s))
     inputs = {
         "videos": f"{dataset_dir(d)}/index.parquet",
-        "motion": [unit_product_path(d, u, mcnn_motion(d)) for u in units],
+        "motion": [unit_product_path(d, u, method_product("mcnn", d, "motion")) for u in units],
     }
     if v.images:
         inputs["images"] = f"{dataset_dir(BENCH_TO_DATASET[v.images])}/index.parquet"
@@ -289,13 +278,6 @@ def mcnn_eval_inputs(wildcards):
 
 
 # SSNM (rules/ssnm.smk)
-def ssnm_train_dataset():
-    bench = config["ssnm"]["benchmarks"]["train"]
-    if bench not in BENCH_TO_DATASET:
-        raise ValueError(f"config 'ssnm.benchmarks.train' is {bench!r}, which profile {PROFILE!r} does not map")
-    return BENCH_TO_DATASET[bench]
-
-
 def ssnm_params(variant):
     """Config 'ssnm' with only this variant (editing one variant retrains only that one)."""
     if variant not in config["ssnm"]["variants"]:
@@ -310,14 +292,6 @@ MIL_EVAL_KEYS = ("network", "lse_r", "threshold_grid", "eval_splits", "device")
 MIL_PRIOR_PRODUCT = {"ilp_sppxl": "superpixels", "ilp_bb": "boxes", "ilp_seg": "segments"}
 
 
-def mil_dataset(role):
-    """The dataset of config 'mil.benchmarks.<role>' in the active profile."""
-    bench = config["mil"]["benchmarks"][role]
-    if bench not in BENCH_TO_DATASET:
-        raise ValueError(f"config 'mil.benchmarks.{role}' is {bench!r}, which profile {PROFILE!r} does not map")
-    return BENCH_TO_DATASET[bench]
-
-
 def mil_params(keys, variant=None):
     params = {k: config["mil"][k] for k in keys}
     if variant is not None:
@@ -326,18 +300,6 @@ def mil_params(keys, variant=None):
                              f"{sorted(config['mil']['variants'])}")
         params["variant"] = config["mil"]["variants"][variant]
     return params
-
-
-def mil_product(dataset, key):
-    """The preprocessing product a smoothing prior uses, checked to be built for `dataset`."""
-    where = f"mil.products.{PROFILE}"
-    if PROFILE not in config["mil"]["products"]:
-        raise ValueError(f"config '{where}' is missing: the MIL priors need their products for profile {PROFILE!r}")
-    product = config["mil"]["products"][PROFILE][key]
-    if product not in built_products(dataset):
-        raise ValueError(f"config '{where}.{key}' is {product!r}, which 'preprocess.build.{PROFILE}' does not "
-                         f"build for {dataset}; add it there for the benchmarks mapped to {dataset}")
-    return product
 
 
 def mil_eval_inputs(wildcards):
@@ -350,6 +312,6 @@ def mil_eval_inputs(wildcards):
         "models": [f"{RESULTS}/mil/models/{v['aggregation']}/seed{s}.pt" for s in range(config["mil"]["seeds"])],
     }
     if v["prior"] in MIL_PRIOR_PRODUCT:
-        product = mil_product(d, MIL_PRIOR_PRODUCT[v["prior"]])
+        product = method_product("mil", d, MIL_PRIOR_PRODUCT[v["prior"]])
         inputs["prior"] = [unit_product_path(d, u, product) for u in sorted(units_of(d))]
     return inputs

@@ -34,7 +34,7 @@ rule mcnn_evaluate:
         f"{RESULTS}/eval/mcnn/{{dataset}}/{{variant}}.parquet",
     params:
         cfg=mcnn_params(MCNN_EVAL_KEYS),
-        kind=lambda wc: "video" if wc.dataset == mcnn_videos() else "images",
+        kind=lambda wc: "video" if wc.dataset == method_dataset("mcnn", "videos") else "images",
         superpixels=config["preprocess"]["products"][config["mcnn"]["colocalization"]["superpixels"]],
     log:
         f"{RESULTS}/logs/eval/mcnn/{{dataset}}/{{variant}}.log",

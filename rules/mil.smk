@@ -5,8 +5,8 @@
 
 rule mil_train:
     input:
-        index=lambda wc: f"{dataset_dir(mil_dataset('train'))}/index.parquet",
-        labels=lambda wc: f"{dataset_dir(mil_dataset('images'))}/index.parquet",
+        index=lambda wc: f"{dataset_dir(method_dataset('mil', 'train'))}/index.parquet",
+        labels=lambda wc: f"{dataset_dir(method_dataset('mil', 'images'))}/index.parquet",
     output:
         f"{RESULTS}/mil/models/{{aggregation}}/seed{{seed}}.pt",
     wildcard_constraints:

@@ -5,7 +5,7 @@
 
 rule ssnm_train:
     input:
-        index=lambda wc: f"{dataset_dir(ssnm_train_dataset())}/index.parquet",
+        index=lambda wc: f"{dataset_dir(method_dataset('ssnm', 'train'))}/index.parquet",
     output:
         f"{RESULTS}/ssnm/models/{{variant}}/seed{{seed}}.pt",
     wildcard_constraints:
