@@ -277,23 +277,37 @@ def load_backbone(name: str, weights: str = "imagenet", out_indices: Sequence[in
     return _NodeOutputs(classifier, [info.stages[i] for i in indices]).eval()
 
 
-def preprocess(images: Sequence[np.ndarray], info: BackboneInfo, size: int) -> torch.Tensor:
-    """RGB uint8 images (H, W, 3), any sizes -> float32 (B, 3, size, size) on the CPU.
+def to_unit_tensor(images: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """RGB uint8 images of one size (B, H, W, 3) -> float32 (B, 3, H, W) in [0, 1] on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 255.0
+
+
+def normalise(x: torch.Tensor, info: BackboneInfo) -> torch.Tensor:
+    """Float (B, 3, H, W) RGB in [0, 1] -> normalised with the backbone's ``mean`` / ``std`` (same device)."""
+    mean = torch.tensor(info.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(info.std, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def resize_to_unit(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
+    """RGB uint8 images (H, W, 3), any sizes -> float32 (B, 3, size, size) in [0, 1] on the CPU.
 
     Each whole image is resized to ``size`` x ``size`` (bilinear, antialiased; aspect ratio
-    not kept, so box coordinates scale by ``size / W`` and ``size / H``), scaled to [0, 1]
-    and normalised with the backbone's ``mean`` / ``std``.
+    not kept, so box coordinates scale by ``size / W`` and ``size / H``).
     """
     if size < 1:
         raise ValueError(f"size must be a positive number of pixels, got {size}")
-    mean = torch.tensor(info.mean).view(3, 1, 1)
-    std = torch.tensor(info.std).view(3, 1, 1)
     batch = []
     for i, image in enumerate(images):
         check_rgb_image(image, f"image {i}")
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        batch.append((x[0] - mean) / std)
+        x = to_unit_tensor(image[None])
+        batch.append(F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0])
     if not batch:
         return torch.zeros((0, 3, size, size))
     return torch.stack(batch)
+
+
+def preprocess(images: Sequence[np.ndarray], info: BackboneInfo, size: int) -> torch.Tensor:
+    """RGB uint8 images (H, W, 3), any sizes -> float32 (B, 3, size, size) on the CPU:
+    :func:`resize_to_unit`, then :func:`normalise` with the backbone's ``mean`` / ``std``."""
+    return normalise(resize_to_unit(images, size), info)

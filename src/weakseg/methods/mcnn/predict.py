@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from weakseg.features.backbones import normalise, to_unit_tensor
 from weakseg.methods.mcnn.fcn import FCN
-from weakseg.methods.mcnn.train import normalise
 from weakseg.progress import progress
 
 
@@ -26,7 +26,7 @@ def predict_probs(model: FCN, images: Sequence[np.ndarray], device: torch.device
     for idx in by_shape.values():
         for k in range(0, len(idx), batch_size):
             chunk = idx[k:k + batch_size]
-            x = normalise(np.stack([images[i] for i in chunk]), model, device)
+            x = normalise(to_unit_tensor(np.stack([images[i] for i in chunk]), device), model.info)
             probs = torch.softmax(model.upsampled(x), dim=1).cpu().numpy().astype(np.float32)
             for i, p in zip(chunk, probs):
                 out[i] = p

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from weakseg.features.backbones import normalise, to_unit_tensor
 from weakseg.methods.mcnn.data import ImageSample, ShotSample, random_crop
 from weakseg.methods.mcnn.em_adapt import em_adapt_labels
 from weakseg.methods.mcnn.fcn import FCN
@@ -45,14 +46,6 @@ class LabelStep:
     kind: str
     inference: LabelInferenceParams
     em_adapt: Mapping[str, float]
-
-
-def normalise(frames: np.ndarray, model: FCN, device: torch.device) -> torch.Tensor:
-    """uint8 (B, H, W, 3) -> float (B, 3, H, W) normalised with the backbone's mean / std."""
-    x = torch.from_numpy(frames).to(device).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.tensor(model.info.mean, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(model.info.std, device=device).view(1, 3, 1, 1)
-    return (x - mean) / std
 
 
 def restricted(probs: np.ndarray, ids: Sequence[int]) -> np.ndarray:
@@ -134,7 +127,7 @@ def train_step(model: FCN, optimizer: torch.optim.Optimizer, sample: ShotSample 
     arrays, ids, frame_numbers = _sample_arrays(sample)
     cropped = random_crop(arrays, crop, rng)
     frames = cropped[0]
-    x = normalise(frames, model, device)
+    x = normalise(to_unit_tensor(frames, device), model.info)
     logits = model.upsampled(x)
     probs = torch.softmax(logits.detach(), dim=1).cpu().numpy()
     if ids is None:  # an image batch: per-image label sets

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from weakseg.data.index import VOID, Dataset
 from weakseg.evaluation import evaluate_semantic
+from weakseg.features.backbones import normalise, to_unit_tensor
 from weakseg.methods.mil.aggregation import aggregate
 from weakseg.methods.mil.network import MILNet, build_milnet
 from weakseg.methods.mil.priors import (
@@ -25,7 +26,7 @@ from weakseg.methods.mil.priors import (
     smoothed_labels,
     superpixel_vote,
 )
-from weakseg.methods.mil.train import BACKGROUND, normalise, train
+from weakseg.methods.mil.train import BACKGROUND, train
 from weakseg.preprocess.store import UnitData
 from weakseg.progress import progress
 from weakseg.training import finish, load
@@ -62,8 +63,7 @@ def probabilities(model: MILNet, image: np.ndarray, r: float, device: torch.devi
     """Per-pixel class probabilities (K, H, W) at the image's size (bilinear upsampling of the
     score planes, softmax per pixel) and the image-level probabilities (K,) (softmax of the LSE
     scores, Sec. 3.2.1). K = 1 + |C|, background first."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().to(device) / 255.0
-    scores = model(normalise(x, model))
+    scores = model(normalise(to_unit_tensor(image[None], device), model.info))
     pixel = torch.softmax(F.interpolate(scores, size=image.shape[:2], mode="bilinear", align_corners=False), 1)
     return pixel[0].cpu().numpy(), torch.softmax(aggregate("lse", scores, r), 1)[0].cpu().numpy()
 

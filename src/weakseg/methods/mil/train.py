@@ -20,7 +20,7 @@ import torchvision.transforms.v2.functional as TF
 from torch import Tensor
 
 from weakseg.data.index import Dataset
-from weakseg.features.backbones import preprocess
+from weakseg.features.backbones import normalise, resize_to_unit
 from weakseg.methods.mil.aggregation import aggregate, image_log_likelihood
 from weakseg.methods.mil.network import MILNet
 from weakseg.training import run_epochs
@@ -58,22 +58,13 @@ def jitter(images: Tensor, cfg: Mapping[str, Any], rng: np.random.Generator) -> 
     return torch.stack(out)
 
 
-def normalise(images: Tensor, model: MILNet) -> Tensor:
-    mean = torch.tensor(model.info.mean, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(model.info.std, device=images.device).view(1, 3, 1, 1)
-    return (images - mean) / std
-
-
 def train(model: MILNet, ds: Dataset, aggregation: str, cfg: Mapping[str, Any], seed: int, output: str,
           log: logging.Logger, device: torch.device) -> list[dict[str, float]]:
     """Train ``model``'s head in place on the train split of the classification set ``ds`` (config
     section ``mil``), resuming from the per-epoch checkpoint of ``output``."""
     items, ids = image_labels(ds, "train", model.classes)
     log.info("%d training images, %d of them background", len(items), int((ids == 0).sum()))
-    raw = preprocess([ds.image(i) for i in items], model.info, cfg["input_size"])
-    mean = torch.tensor(model.info.mean).view(1, 3, 1, 1)
-    std = torch.tensor(model.info.std).view(1, 3, 1, 1)
-    images = raw * std + mean                                          # back to [0, 1] for the jitter
+    images = resize_to_unit([ds.image(i) for i in items], cfg["input_size"])   # in [0, 1] for the jitter
     sgd = cfg["sgd"]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=sgd["lr"], momentum=sgd["momentum"], weight_decay=sgd["weight_decay"])
@@ -87,7 +78,7 @@ def train(model: MILNet, ds: Dataset, aggregation: str, cfg: Mapping[str, Any], 
         stats = []
         for k in range(0, len(order), sgd["batch_size"]):
             idx = torch.from_numpy(order[k:k + sgd["batch_size"]])
-            x = normalise(jitter(images[idx], cfg["jitter"], rng), model).to(device)
+            x = normalise(jitter(images[idx], cfg["jitter"], rng), model.info).to(device)
             scores = aggregate(aggregation, model(x), cfg["lse_r"])
             loss = -image_log_likelihood(scores, labels[idx].to(device)).mean()
             optimizer.zero_grad(set_to_none=True)
