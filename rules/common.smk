@@ -23,6 +23,7 @@ from weakseg.data.benchmarks import load_benchmarks, resolve_profile
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
 from weakseg.methods import table_notes, unavailable_variants
 from weakseg.tables.specs import PAPERS, load_paper
+from weakseg.methods.colocam.figure2_data import FIGURE2_CAPTIONS
 from weakseg.workflow import check_backbones, check_enabled_methods, eval_path, table_spec
 
 
@@ -315,3 +316,80 @@ def mil_eval_inputs(wildcards):
         product = method_product("mil", d, MIL_PRIOR_PRODUCT[v["prior"]])
         inputs["prior"] = [unit_product_path(d, u, product) for u in sorted(units_of(d))]
     return inputs
+
+
+# CoLo-CAM (rules/colocam.smk)
+def colocam_variant(name):
+    from weakseg.methods.colocam.variants import variant
+
+    return variant(name, config["colocam"])
+
+
+def colocam_classifier(dataset, backbone):
+    return f"{RESULTS}/colocam/classifiers/{dataset}/{backbone}.pt"
+
+
+def colocam_models(dataset, name):
+    """The decoder models of a variant: those of the first variant with the same configuration
+    (`colocam_n4` is `colocam`), one per seed (Table 7's: one per repeat)."""
+    from weakseg.methods.colocam.variants import canonical, seeds
+
+    model = canonical(name, config["colocam"])
+    return [f"{RESULTS}/colocam/models/{dataset}/{model}/seed{s}.pt" for s in range(seeds(name, config["colocam"]))]
+
+
+COLOCAM_TRAIN_KEYS = ("train_splits", "input_size", "classifier", "device")
+COLOCAM_DECODER_KEYS = ("train_splits", "input_size", "classifier", "decoder", "loss", "device")
+COLOCAM_EVAL_KEYS = ("eval_split", "input_size", "classifier", "decoder", "loss", "cost", "device")
+
+
+def colocam_params(keys, variant=None):
+    """The part of config 'colocam' a job uses, with the resolved variant (so that editing one
+    variant or the evaluation does not retrain every model)."""
+    from dataclasses import asdict
+
+    params = {k: config["colocam"][k] for k in keys}
+    if variant is not None:
+        params["variant"] = asdict(colocam_variant(variant))
+    return params
+
+
+def colocam_decoder_inputs(wildcards):
+    v = colocam_variant(wildcards.variant)
+    inputs = {
+        "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
+        "classifier": colocam_classifier(wildcards.dataset, v.backbone),
+        "cams": f"{RESULTS}/colocam/cams/{wildcards.dataset}/{v.backbone}.npz",
+    }
+    if config["colocam"]["decoder"]["encoder_cache"]:
+        inputs["encoder"] = f"{RESULTS}/colocam/encoder/{wildcards.dataset}/{v.backbone}.pt"
+    return inputs
+
+
+def colocam_eval_inputs(wildcards):
+    v = colocam_variant(wildcards.variant)
+    inputs = {
+        "index": f"{dataset_dir(wildcards.dataset)}/index.parquet",
+        "classifier": colocam_classifier(wildcards.dataset, v.backbone),
+    }
+    if v.trained:
+        inputs["models"] = colocam_models(wildcards.dataset, wildcards.variant)
+    return inputs
+
+
+def colocam_figure2_inputs(wildcards):
+    """Evaluations and models of Fig. 2's sweeps on the dataset of benchmark yto_v1, and the loss timing."""
+    from weakseg.methods.colocam.figure2_data import sweep_variants
+
+    d = BENCH_TO_DATASET["yto_v1"]
+    names = sweep_variants(config["colocam"])
+    return {
+        "evals": [eval_path(RESULTS, "colocam", d, n) for n in names],
+        "models": [m for n in names for m in colocam_models(d, n)],
+        "loss_time": f"{RESULTS}/colocam/loss_time.csv",
+    }
+
+
+def method_figures():
+    """Figure files of the enabled methods (built with `tables`)."""
+    return [f"{RESULTS}/tables/colocam/figure2_{p}.png" for p in "abcd"] if "colocam" in ENABLED else []

@@ -33,6 +33,10 @@ rule real_dataset:
     params:
         fmt=lambda wc: REAL_DATASETS[wc.dataset]["format"],
         root=lambda wc: os.path.join(workflow.basedir, REAL_DATASETS[wc.dataset]["root"]),
+        # the converter's keyword options: the entry minus format/root; every one is a path
+        # (schema: splits), resolved like root
+        options=lambda wc: {k: os.path.join(workflow.basedir, v) for k, v in REAL_DATASETS[wc.dataset].items()
+                            if k not in ("format", "root")},
     log:
         f"{RESULTS}/logs/data/{{dataset}}.log",
     benchmark:

@@ -6,6 +6,7 @@ rule tables:
     input:
         f"{RESULTS}/tables/index.md",
         f"{RESULTS}/tables/index.html",
+        method_figures(),
     default_target: True
 
 
@@ -70,6 +71,7 @@ rule tables_index:
         f"{RESULTS}/tables/data/summary.md",
         [f"{RESULTS}/tables/data/previews/{d}.png" for d in profile_datasets()],
         [table_files(p, t) for p, t in enabled_tables()],
+        method_figures(),
     output:
         md=f"{RESULTS}/tables/index.md",
         html=f"{RESULTS}/tables/index.html",
@@ -77,6 +79,12 @@ rule tables_index:
         profile=PROFILE,
         enabled=list(ENABLED),
         previews=profile_datasets(),
+        figures=[
+            (p, f"Figure 2 ({x}): {caption}", f"colocam/figure2_{x}.png")
+            for p in ENABLED
+            if p == "colocam"
+            for x, caption in FIGURE2_CAPTIONS.items()
+        ],
     log:
         f"{RESULTS}/logs/tables/index.log",
     benchmark:

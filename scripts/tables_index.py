@@ -8,4 +8,4 @@ from weakseg.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0], "tables_index"):
-    write_index(index_entries(sm.params.enabled, sm.params.previews), sm.params.profile, Path(sm.output.md), Path(sm.output.html))
+    write_index(index_entries(sm.params.enabled, sm.params.previews, sm.params.figures), sm.params.profile, Path(sm.output.md), Path(sm.output.html))

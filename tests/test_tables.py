@@ -46,12 +46,14 @@ def test_corloc_table_cells_and_the_class_mean():
     per_class = {c: [True] * 4 for c in classes}
     per_class["aeroplane"] = [True, False]
     ev = _corloc_eval(per_class).assign(time_ms=2.0)
+    ev["correct_global"] = [i % 3 == 0 for i in range(len(ev))]    # the one-threshold protocol: 13 of 38 frames
     evaluations = {(v, "yto_v1"): ev for v, _ in spec.requirements()}
     df = build_table(spec, paper, evaluations, {"yto_v1": DatasetRef("syn_yto", classes)})
     cell = df.set_index(["row", "column"])
     assert cell.loc[("colocam", "aeroplane"), "measured"] == 50.0
     assert cell.loc[("colocam", "avg"), "measured"] == pytest.approx(95.0)
     assert cell.loc[("colocam", "time"), "measured"] == 2.0
+    assert cell.loc[("colocam", "avg_global_tau"), "measured"] == pytest.approx(100 * 13 / 38)
     printed = paper.numbers.query("table == 'table1_ytov1' and row == 'colocam' and column == 'avg'")["value"]
     assert len(printed) == 1 and cell.loc[("colocam", "avg"), "paper"] == printed.iloc[0]
     paper_only = df[df["paper_only"]]

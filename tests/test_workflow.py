@@ -20,7 +20,7 @@ def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
     assert "[summary](data/summary.md)" in index
     assert "[Table 1 (table1)](fc/table1.md)" in index
     assert "[Table 1 (table1)](mcnn/table1.md)" in index
-    assert "not built: method not implemented yet (issue #8)" in index
+    assert "[Table 7 (table7)](colocam/table7.md)" in index and "not built" not in index
     assert (tables / "index.html").read_text().startswith("<!doctype html>")
     summary = pd.read_csv(tables / "data" / "summary.csv")
     msrc = summary.query("benchmark == 'msrc' and statistic == 'images'")
@@ -116,6 +116,49 @@ def test_mil_tables_show_measured_beside_paper(tiny_run):
     assert "seed 0: thresholds [0.0," in log
 
 
+def test_colocam_tables_and_figure_show_measured_beside_paper(tiny_run):
+    import torch
+
+    results = tiny_run / "results" / "synthetic"
+    tables = results / "tables" / "colocam"
+    t1 = pd.read_csv(tables / "table1_ytov1.csv")
+    measured = t1[~t1["paper_only"] & t1["measured"].notna()]
+    assert set(measured["row"]) == {"cam", "gradcam", "gradcampp", "smooth_gradcampp", "xgradcam", "layercam", "fcam",
+                                    "tcam", "colocam"}
+    corloc = measured[measured["metric"].isin(["corloc", "corloc_global"]) & (measured["column"] != "time")]
+    assert corloc["measured"].between(0, 100).all()
+    times = t1.query("column == 'time' and row in ['layercam', 'colocam']")
+    assert (times["measured"] > 0).all()                                   # cost.variants of the tiny config
+    assert t1.query("column == 'time' and row == 'fcam'")["measured"].isna().all()
+    t2 = pd.read_csv(tables / "table2.csv")
+    assert t2[~t2["paper_only"]]["measured"].notna().all() and t2[~t2["paper_only"]]["paper"].notna().all()
+    t4 = pd.read_csv(tables / "table4.csv").set_index(["row", "column"])
+    assert t4.loc[("colocam", "train_step"), "measured"] > 0 and t4.loc[("colocam", "params_learnable"), "measured"] > 0
+    assert t4.loc[("colocam", "params_total"), "measured"] > t4.loc[("layercam", "params_total"), "measured"]
+    assert pd.isna(t4.loc[("layercam", "train_step"), "measured"])           # not in the tiny train_step_variants
+    t6 = pd.read_csv(tables / "table6.csv").set_index("row")
+    assert t6.loc["backbone_lite0", "measured"] >= 0 and pd.isna(t6.loc["backbone_vgg16", "measured"])
+    md6 = (tables / "table6.md").read_text()
+    assert "the ImageNet weights of vgg16 are not at" in md6
+    assert "not run: config 'colocam.stability.m' is []" in (tables / "table7.md").read_text()
+    assert pd.read_csv(tables / "table7.csv")["measured"].isna().all()
+    md8 = (tables / "table8.md").read_text()
+    assert "CLIP-ES (Tables 1 and 8): not run" in md8 and pd.read_csv(tables / "table8.csv")["measured"].isna().all()
+    md3 = (tables / "table3.md").read_text()
+    assert "CoLo-CAM code: best tau per class" in md3 and "TCAM code: one best tau" in md3
+    for panel in "abcd":
+        assert (tables / f"figure2_{panel}.png").stat().st_size > 1000
+    points = pd.read_csv(tables / "figure2.csv")
+    assert set(points["panel"]) == {"a", "b", "c", "d"} and points.query("panel == 'c'")["y2"].notna().all()
+    index = (results / "tables" / "index.md").read_text()
+    assert "colocam/figure2_a.png" in index
+    state = torch.load(results / "colocam" / "models" / "syn_yto" / "colocam" / "seed0.pt", weights_only=False)
+    assert tuple(state["variant"]["terms"]) == ("pl", "crf", "asc", "coloc") and state["history"][-1]["coloc"] < 0
+    assert not (results / "colocam" / "models" / "syn_yto" / "colocam_n4").exists()   # colocam_n4 is colocam
+    ev = pd.read_parquet(results / "eval" / "colocam" / "syn_yto" / "colocam.parquet")
+    assert set(ev["split"]) == {"test"} and ev["correct"].dtype == bool and set(ev["seed"]) == {0}
+
+
 def test_lint_is_clean():
     run = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True,
                          text=True, timeout=300)
@@ -123,10 +166,10 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition!" in run.stdout + run.stderr
 
 
-def test_a_table_of_an_unimplemented_method_fails_with_its_issue(tmp_path):
-    run = snakemake(tmp_path, "colocam_table2")
+def test_a_table_of_a_method_that_is_not_enabled_fails_naming_the_key(tmp_path):
+    run = snakemake(tmp_path, "colocam_table2", "--config", "methods={'enabled':['fc']}")
     assert run.returncode != 0
-    assert "not implemented yet (issue #8)" in run.stderr + run.stdout
+    assert "needs method 'colocam'; add it to config 'methods.enabled'" in run.stderr + run.stdout
     assert not (tmp_path / "results" / "synthetic" / "tables" / "colocam").exists()
 
 
@@ -155,9 +198,14 @@ def test_an_unknown_backbone_fails_before_any_job_naming_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_enabling_an_unimplemented_method_names_the_issue():
+def test_enabling_an_unimplemented_method_names_the_issue(monkeypatch):
+    import weakseg.workflow
+
+    monkeypatch.setattr(weakseg.workflow, "implemented", lambda: ("fc", "mcnn", "ssnm", "mil"))
     with pytest.raises(ConfigError, match=r"names 'colocam', whose method is not implemented yet \(issue #8\)"):
         check_enabled_methods(["colocam"])
+    with pytest.raises(ConfigError, match=r"needs the colocam method, which is not implemented yet \(issue #8\)"):
+        table_spec("colocam", "table2", ["colocam"])
     with pytest.raises(ConfigError, match="has no table 'table9'"):
         table_spec("fc", "table9", [])
 

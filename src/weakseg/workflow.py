@@ -42,13 +42,14 @@ def check_enabled_methods(enabled: Sequence[str]) -> tuple[str, ...]:
 
 
 def backbone_keys(config: dict[str, Any]) -> dict[str, str]:
-    """Every config key that names a backbone (``<section>.network.backbone``, a variant's or a
+    """Every config key that names a backbone (``<section>.network.backbone``, CoLo-CAM's
+    ``colocam.classifier.backbone``, a variant's or a
     preprocessing product's ``backbone``) -> the name it gives."""
     keys = {f"preprocess.products.{name}.backbone": cfg["backbone"]
             for name, cfg in config.get("preprocess", {}).get("products", {}).items() if "backbone" in cfg}
-    for section in ("mcnn", "ssnm", "mil"):
+    for section, net in (("mcnn", "network"), ("ssnm", "network"), ("mil", "network"), ("colocam", "classifier")):
         if section in config:
-            keys[f"{section}.network.backbone"] = config[section]["network"]["backbone"]
+            keys[f"{section}.{net}.backbone"] = config[section][net]["backbone"]
             keys.update({f"{section}.variants.{name}.backbone": v["backbone"]
                          for name, v in config[section].get("variants", {}).items() if "backbone" in v})
     return keys

@@ -120,6 +120,17 @@ def torchvision_checkpoint(name: str) -> Path:
 DOWNLOAD_ENV = "WEAKSEG_DOWNLOAD_WEIGHTS"
 
 
+def missing_weights(name: str) -> str | None:
+    """Why the ImageNet weights of backbone ``name`` cannot be loaded here (not on disk and downloads not
+    allowed), or None when they can: a table row that needs them is then left unmeasured with this reason."""
+    if backbone_info(name).source != TORCHVISION or os.environ.get(DOWNLOAD_ENV) == "1":
+        return None
+    path = torchvision_checkpoint(name)
+    if path.is_file():
+        return None
+    return f"the ImageNet weights of {name} are not at {path} (put them there or set {DOWNLOAD_ENV}=1 online)"
+
+
 def _torchvision_state_dict(name: str) -> dict[str, torch.Tensor]:
     """The ImageNet state dict of ``name`` read from disk. Downloaded (by torchvision, into
     the same path) only on an online machine whose user sets ``WEAKSEG_DOWNLOAD_WEIGHTS=1``."""

@@ -8,6 +8,8 @@ own columns:
 metric                          per-item column(s) and aggregation
 ==============================  =========================================================
 corloc                          ``correct`` (bool): % correct (weakseg.metrics.corloc)
+corloc_global                   ``correct_global`` (bool): % correct with one threshold for the
+                                whole split (CoLo-CAM's second box protocol)
 fg_iou, jaccard                 ``jaccard`` (float in [0, 1]): mean x 100
 precision                       ``precision`` (float in [0, 1]): mean x 100
 voc_iou, voc_ap, class_accuracy ``confusion`` (flattened (K+1)x(K+1) int counts, rows = gt,
@@ -74,6 +76,7 @@ def _mean_of(column: str) -> Aggregator:
 
 AGGREGATORS: dict[str, Aggregator] = {
     "corloc": _corloc,
+    "corloc_global": _percent_mean("correct_global"),
     "fg_iou": _percent_mean("jaccard"),
     "jaccard": _percent_mean("jaccard"),
     "precision": _percent_mean("precision"),

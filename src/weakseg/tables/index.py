@@ -10,8 +10,12 @@ from weakseg.tables.render import IndexEntry
 from weakseg.tables.specs import PAPERS, load_paper
 
 
-def index_entries(enabled: Sequence[str], previews: Sequence[str] = ()) -> list[IndexEntry]:
+def index_entries(enabled: Sequence[str], previews: Sequence[str] = (),
+                  figures: Sequence[tuple[str, str, str]] = ()) -> list[IndexEntry]:
     """Entries in paper order; links are relative to ``results/tables/``.
+
+    ``figures``: (paper, name, path relative to ``results/tables/``) of the figures built with the tables,
+    listed after that paper's tables.
 
     ``previews`` names the datasets whose contact sheet (``data/previews/<name>.png``) exists.
     """
@@ -31,4 +35,5 @@ def index_entries(enabled: Sequence[str], previews: Sequence[str] = ()) -> list[
         for t in spec.tables.values():
             entries.append(IndexEntry(paper, f"{t.paper_table} ({t.id})", t.title,
                                       f"{paper}/{t.id}.md" if linked else None, status))
+        entries += [IndexEntry(paper, name, name, path, "built") for p, name, path in figures if p == paper]
     return entries

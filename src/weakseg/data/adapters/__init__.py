@@ -1,40 +1,59 @@
 """Converters from the official layouts of real benchmarks into the canonical format.
 
 ``ADAPTERS`` maps a format name (config ``real_datasets.<name>.format``) to a function
-``convert(root, out, name) -> index`` reading the official layout under ``root``:
+``convert(root, out, name, **options) -> index`` reading the official layout under ``root``;
+``options`` are the converter's keyword arguments (config ``real_datasets.<name>`` minus
+``format`` and ``root``):
 
 * ``voc07_6x2``: PASCAL07-6x2 co-localization groups, VOC2007 layout (:mod:`.pascal07_6x2`);
 * ``voc_coseg``: PASCAL-VOC co-segmentation set, ``images/<Class>/`` + ``masks/<Class>/``
   (:mod:`.voc_coseg`);
 * ``msrc_coseg``: MSRC-v2 co-segmentation class folders with ``GroundTruth/`` masks, or one
-  such class folder (:mod:`.msrc`).
+  such class folder (:mod:`.msrc`; option ``cls``);
+* ``yto_v1`` / ``yto_v22``: YouTube-Objects v1.0 / v2.2 frames with the CoLo-CAM/TCAM splits
+  (:mod:`.youtube_objects`; option ``splits``, the split folder).
 
 The real-datasets issue (#9) adds the other benchmarks here.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from weakseg.data.adapters.msrc import convert_msrc_coseg
 from weakseg.data.adapters.pascal07_6x2 import convert_pascal07_6x2
 from weakseg.data.adapters.voc_coseg import convert_voc_coseg
+from weakseg.data.adapters.youtube_objects import convert_yto_v1, convert_yto_v22
 
-ADAPTERS: dict[str, Callable[[Path, Path, str], pd.DataFrame]] = {
+ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
     "voc07_6x2": convert_pascal07_6x2,
     "voc_coseg": convert_voc_coseg,
     "msrc_coseg": convert_msrc_coseg,
+    "yto_v1": convert_yto_v1,
+    "yto_v22": convert_yto_v22,
 }
 
 
-def convert(fmt: str, root: str | Path, out: str | Path, name: str) -> pd.DataFrame:
-    """Convert the dataset at ``root`` (official layout ``fmt``) into ``out``."""
+def convert(fmt: str, root: str | Path, out: str | Path, name: str, **options: Any) -> pd.DataFrame:
+    """Convert the dataset at ``root`` (official layout ``fmt``) into ``out``.
+
+    ``options`` go to the converter as keyword arguments; one it does not take raises
+    ValueError naming it and the options the format takes.
+    """
     if fmt not in ADAPTERS:
         raise ValueError(f"unknown real dataset format {fmt!r}; known: {sorted(ADAPTERS)}")
+    adapter = ADAPTERS[fmt]
+    accepted = list(inspect.signature(adapter).parameters)[3:]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"config 'real_datasets.{name}' gives options {unknown} that format {fmt!r} does not take; "
+                         f"it takes {accepted}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not found; set the dataset's root in config 'real_datasets.{name}.root'")
-    return ADAPTERS[fmt](root, Path(out), name)
+    return adapter(root, Path(out), name, **options)

@@ -32,10 +32,12 @@ from weakseg.features.backbones import backbone_info, load_backbone
 
 
 class LastFeatureMap(nn.Module):
-    """A registry feature extractor (which returns a list of maps) reduced to its deepest map (B, C, h, w).
+    """A registry feature extractor over all stages (``body``: input -> list of maps, shallow to deep) reduced to
+    its deepest map (B, C, h, w).
 
     This module is the layer the CAM methods hook: its output is the last feature map (for ResNet50 the output of
-    layer4, i.e. its last ReLU, where the authors take LayerCAM).
+    layer4, i.e. its last ReLU, where the authors take LayerCAM). ``body`` returns every stage so that the same
+    network also feeds the skip connections of CoLo-CAM's decoder (:meth:`FrameClassifier.encoder_maps`).
     """
 
     def __init__(self, body: nn.Module) -> None:
@@ -58,6 +60,11 @@ class FrameClassifier(nn.Module):
     Attributes used by :mod:`weakseg.methods.colocam.cams`: ``features`` (input (B, 3, H, W) ImageNet-normalised
     float -> last map (B, C, ~H / s, ~W / s)) and ``fc`` (``nn.Linear(C, K)``). ``forward`` returns the logits
     (B, K), before softmax. The model is built in eval mode; :meth:`freeze` fixes it for CoLo-CAM's decoder training.
+
+    The encoder g of CoLo-CAM's U-Net (Sec. 3, Fig. 6) is this backbone: :meth:`encoder_maps` returns all its stage
+    maps, ``encoder_channels`` their channel counts (the registry's ``BackboneInfo.channels``). The state dict is
+    the same whichever maps the backbone returns (the registry keeps every layer up to the deepest stage), so a
+    trained classifier loads into :class:`weakseg.methods.colocam.decoder.LocalizationNet` as it is.
     """
 
     def __init__(self, backbone: str, weights: str = "imagenet", n_classes: int = 10,
@@ -66,22 +73,34 @@ class FrameClassifier(nn.Module):
         if n_classes < 1:
             raise ValueError(f"n_classes must be a positive number of classes, got {n_classes}")
         info = backbone_info(backbone)
-        last = len(info.stages) - 1
-        self.features = LastFeatureMap(load_backbone(backbone, weights, out_indices=[last],
+        self.encoder_channels: tuple[int, ...] = info.channels
+        self.features = LastFeatureMap(load_backbone(backbone, weights, out_indices=None,
                                                      output_stride=output_stride))
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(info.channels[last], n_classes)
+        self.fc = nn.Linear(info.channels[-1], n_classes)
         nn.init.xavier_uniform_(self.fc.weight)  # the authors' head initialisation
         nn.init.zeros_(self.fc.bias)
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"x must be a batch of RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
+        _check_batch(x)
         return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+    def encoder_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage map of the backbone for ``x`` (B, 3, H, W) ImageNet-normalised float, shallow to deep: map
+        ``i`` is (B, ``encoder_channels[i]``, ~H / s_i, ~W / s_i) with the registry's strides capped at
+        ``output_stride``. The last one is what ``features`` returns. Runs ``features.body`` directly, so hooks on
+        ``features`` (the CAM methods') do not fire."""
+        _check_batch(x)
+        return list(self.features.body(x))
 
     def freeze(self) -> FrameClassifier:
         """Freeze g as CoLo-CAM does after its training: no parameter requires a gradient, eval mode (BatchNorm
         running statistics, no dropout). Returns ``self``."""
         self.requires_grad_(False)
         return self.eval()
+
+
+def _check_batch(x: torch.Tensor) -> None:
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"x must be a batch of RGB images (B, 3, H, W), got shape {tuple(x.shape)}")

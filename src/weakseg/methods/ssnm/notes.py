@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from weakseg.features.backbones import DOWNLOAD_ENV, TORCHVISION, backbone_info, torchvision_checkpoint
+from weakseg.features.backbones import missing_weights
 
 
 def unavailable(config: dict[str, Any]) -> dict[str, str]:
     """Variants whose backbone's ImageNet weights are neither on disk nor downloadable here."""
     out = {}
     for name, v in config["ssnm"]["variants"].items():
-        backbone = v.get("backbone", config["ssnm"]["network"]["backbone"])
-        if backbone_info(backbone).source == TORCHVISION and not torchvision_checkpoint(backbone).is_file() \
-                and os.environ.get(DOWNLOAD_ENV) != "1":
-            out[name] = (f"the ImageNet weights of {backbone} are not at {torchvision_checkpoint(backbone)} "
-                         f"(put them there or set {DOWNLOAD_ENV}=1 online)")
+        reason = missing_weights(v.get("backbone", config["ssnm"]["network"]["backbone"]))
+        if reason:
+            out[name] = reason
     return out
 
 
