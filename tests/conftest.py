@@ -34,6 +34,18 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a test module of tiny tensors: fastest, and immune to a busy machine's
+    oversubscription (use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def repo_config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())

@@ -16,12 +16,7 @@ from weakseg.methods.colocam.decoder import FCAMDecoder, LocalizationNet
 LITE0_CHANNELS = (16, 24, 40, 112, 320)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def lite0(output_stride: int | None = 8, seed: int = 0, n_classes: int = 3) -> FrameClassifier:

@@ -62,3 +62,21 @@ def test_a_truncated_checkpoint_is_named_with_the_fix(tmp_path):
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(ValueError, match=r"model.pt.epoch.pt: not a readable weakseg checkpoint .* delete it to retrain"):
         load(path)
+
+
+def test_colocam_bad_inputs_name_what_is_wrong(tiny_datasets):
+    from weakseg.methods.colocam.decoder_training import BatchSampler
+    from weakseg.methods.colocam.frames import drop_shots, training_shots
+    from weakseg.methods.colocam.run import test_frames
+    from weakseg.methods.colocam.variants import variant
+
+    cfg = CONFIG["colocam"]
+    ds = Dataset(tiny_datasets["syn_yto"])
+    shots = training_shots(ds.index, ["train"], ds.classes)
+    with pytest.raises(ValueError, match=r"the CAM cache lacks \d+ training frames"):
+        BatchSampler(shots, {}, variant("colocam", cfg), cfg)
+    with pytest.raises(ValueError, match="removing 5 shots would leave class"):
+        drop_shots(shots, 5, np.random.default_rng(0))     # tiny classes have 1-2 train shots
+    ds.index["boxes"] = [[] for _ in range(len(ds.index))]    # every annotated frame empty
+    with pytest.raises(ValueError, match="no test frame has a ground-truth box; CorLoc needs box-annotated frames"):
+        test_frames(ds, "test", LOG)

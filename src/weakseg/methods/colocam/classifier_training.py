@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from weakseg.data.index import Dataset
 from weakseg.features.backbones import DILATABLE, backbone_info
 from weakseg.io import atomic_path
 from weakseg.methods.colocam.cams import class_activation_maps
 from weakseg.methods.colocam.classifier import FrameClassifier
-from weakseg.methods.colocam.frames import Shot, central_range
+from weakseg.methods.colocam.frames import Shot, central_range, training_shots
 from weakseg.methods.colocam.inputs import FrameStore, network_batch
 from weakseg.progress import progress
 from weakseg.training import finish, load, run_epochs
@@ -94,6 +96,15 @@ def load_classifier(path: str, cfg: Mapping[str, Any], device: torch.device) -> 
     model = build_classifier(state["backbone"], {**cfg, "weights": "random"}, len(state["classes"]))
     model.load_state_dict(state["model"])
     return model.to(device).freeze(), state
+
+
+def frozen_classifier_and_shots(index: str, classifier: str, cfg: Mapping[str, Any], device: torch.device
+                                ) -> tuple[FrameClassifier, list[Shot], FrameStore]:
+    """For the jobs that run the trained g over the training frames: g (frozen) from ``classifier``, the training
+    shots of the dataset whose ``index`` is given (config ``colocam.train_splits``) and its frame store."""
+    ds = Dataset(Path(index).parent)
+    model, _ = load_classifier(classifier, cfg["classifier"], device)
+    return model, training_shots(ds.index, cfg["train_splits"], ds.classes), FrameStore(ds, cfg["input_size"])
 
 
 def compute_cams(model: FrameClassifier, backbone: str, shots: Sequence[Shot], classes: Sequence[str],

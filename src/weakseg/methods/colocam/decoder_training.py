@@ -112,6 +112,10 @@ class BatchSampler:
     def __init__(self, shots: Sequence[Shot], cams: Mapping[str, np.ndarray], v: Variant,
                  cfg: Mapping[str, Any]) -> None:
         dec = cfg["decoder"]
+        missing = sorted({i for s in shots for i in s.items} - set(cams))
+        if missing:
+            raise ValueError(f"the CAM cache lacks {len(missing)} training frames (e.g. {missing[0]!r}): it was built "
+                             "for other shots or splits; delete it to rebuild (snakemake reruns colocam_cams)")
         self.shots, self.cams, self.v = list(shots), cams, v
         self.windows = [central_range(len(s.items), dec["shot_fraction"]) for s in self.shots]
         lengths = np.array([stop - start for start, stop in self.windows], dtype=float)
