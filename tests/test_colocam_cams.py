@@ -193,3 +193,16 @@ def test_empty_batch_gives_empty_maps(tiny):
 def test_model_without_fc_is_rejected(images):
     with pytest.raises(ValueError, match="submodule 'features'"):
         class_activation_maps(nn.Sequential(nn.Conv2d(3, 3, 1)), images, [0, 1], "cam")
+
+
+def test_smooth_gradcampp_is_reproducible_and_leaves_the_global_rng_alone():
+    torch.manual_seed(0)
+    model = FrameClassifier("efficientnet_lite0", weights="random", n_classes=3, output_stride=8)
+    images = torch.randn(2, 3, 32, 40)
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = class_activation_maps(model, images, [0, 2], "smooth_gradcampp")
+    assert torch.equal(torch.rand(1), expected_next)            # the caller's random stream is not consumed
+    second = class_activation_maps(model, images, [0, 2], "smooth_gradcampp")
+    assert torch.equal(first, second)

@@ -159,6 +159,19 @@ def test_colocam_tables_and_figure_show_measured_beside_paper(tiny_run):
     assert set(ev["split"]) == {"test"} and ev["correct"].dtype == bool and set(ev["seed"]) == {0}
 
 
+def test_every_rule_that_runs_a_job_declares_its_memory():
+    """Issue #12: mem_mb on every rule with a script (the target-only rules run nothing); a rule without it
+    makes the test fail naming the rule."""
+    import re
+
+    missing = []
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=(?:rule|checkpoint)\b)", smk.read_text()):
+            if re.search(r"^\s+script:", block, re.M) and "mem_mb=" not in block:
+                missing.append(f"{smk.name}: {block.splitlines()[0]}")
+    assert not missing, missing
+
+
 def test_lint_is_clean():
     run = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True,
                          text=True, timeout=300)

@@ -27,6 +27,7 @@ from torch import nn
 from torchcam import methods
 from torchcam.methods.core import _CAM
 
+NOISE_SEED = 0  # Smooth-GradCAM++'s input noise is drawn from this seed (global RNG state left untouched)
 CAM_METHODS = ("cam", "gradcam", "gradcampp", "smooth_gradcampp", "xgradcam", "layercam")
 
 # Our method names -> torchcam extractor classes.
@@ -107,8 +108,10 @@ def _raw_maps(model: nn.Module, images: torch.Tensor, classes: list[int], method
         with torch.no_grad(), EXTRACTORS[method](model, target_layer=model.features, fc_layer=model.fc) as extractor:
             model(images)
             return extractor(class_idx=classes, normalized=False)[0]
-    with torch.inference_mode(False), torch.enable_grad(), _gradient_from_last_map(model.features), \
-            EXTRACTORS[method](model, target_layer=model.features) as extractor:
+    devices = [images.device] if images.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.inference_mode(False), torch.enable_grad(), \
+            _gradient_from_last_map(model.features), EXTRACTORS[method](model, target_layer=model.features) as extractor:
+        torch.manual_seed(NOISE_SEED)  # Smooth-GradCAM++ perturbs the input with noise: same noise, same CAM
         scores = model(images)
         return extractor(class_idx=classes, scores=scores, normalized=False)[0]
 
