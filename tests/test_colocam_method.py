@@ -104,7 +104,7 @@ def test_the_total_loss_adds_exactly_the_variants_terms(config):
     assert parts["coloc"] == pytest.approx(-colocam.lambda_c)          # adaptive: value -lambda_c (R_c < 0)
     raw = torch.stack([multi_frame_colour_crf_loss(probs[[0, 1]], rgb[[0, 1]]),
                        multi_frame_colour_crf_loss(probs[[2, 3]], rgb[[2, 3]])]).mean()
-    assert parts["coloc_raw"] == pytest.approx(float(raw), rel=1e-5)
+    assert parts["coloc_raw"] == pytest.approx(float(raw.detach()), rel=1e-5)
     assert float(loss.detach()) == pytest.approx(parts["pl"] + parts["crf"] + parts["asc"] + parts["coloc"], rel=1e-5)
     loss.backward()
     assert probs.grad is not None and torch.isfinite(probs.grad).all()

@@ -7,6 +7,7 @@ from typing import Any
 
 from weakseg.features.backbones import missing_weights
 from weakseg.methods.colocam.boxes import PROTOCOL_GLOBAL_TAU, PROTOCOL_PER_CLASS_TAU
+from weakseg.methods.colocam.decoder_training import crf_at_resolution
 from weakseg.methods.colocam.variants import all_variants, variant
 from weakseg.tables.specs import load_paper
 
@@ -36,6 +37,7 @@ def table_notes(config: dict[str, Any]) -> list[str]:
     datasets = {b: profile.get(b, "?") for b in c["benchmarks"]}
     same = len(set(datasets.values())) < len(datasets)
     h, w = loss["resolution"]
+    sigma_xy, sigma_rgb, weight = crf_at_resolution(loss)
     return [
         f"Classifier g: {cl['backbone']} ({cl['weights']}), output stride {cl['output_stride']}, GAP + FC, "
         f"{cl['epochs']} epochs (paper: ResNet50; authors' code: 100 epochs); pseudo-label CAMs: {cl['cam']}.",
@@ -43,8 +45,9 @@ def table_notes(config: dict[str, Any]) -> list[str]:
         f"frames at {c['input_size'][0]}x{c['input_size'][1]} (paper: 224x224 crops of 256x256 frames); "
         f"pseudo-labels '{loss['pseudo_labels']}'; frames from the central {dec['shot_fraction']:.0%} of each shot.",
         f"CRF terms (eqs. 2 and 4) computed exactly on maps and frames resized to {h}x{w} (paper: full resolution "
-        "with a permutohedral lattice); lambda = "
-        f"{loss['crf']['weight']:g}, sigma_xy = {loss['crf']['sigma_xy']:g}, sigma_rgb = {loss['crf']['sigma_rgb']:g}.",
+        f"with a permutohedral lattice); the paper's lambda {loss['crf']['weight']:g} and sigma_xy "
+        f"{loss['crf']['sigma_xy']:g} (at 224x224) become {weight:.3g} and {sigma_xy:.3g} there (pixel pairs, "
+        f"frame side); sigma_rgb {sigma_rgb:g}.",
         f"CorLoc (IoU >= 0.5, frames of the {c['eval_split']} split with a box): class columns and Avg use the "
         f"{PROTOCOL_PER_CLASS_TAU}; the 'one global tau' columns use the {PROTOCOL_GLOBAL_TAU}.",
         f"Times, frame rates and FLOPs measured here ({platform.processor() or platform.machine()}, device "
