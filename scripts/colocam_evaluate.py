@@ -6,13 +6,13 @@ from pathlib import Path
 import torch
 
 from weakseg.data.index import Dataset
-from weakseg.evaluation import evaluate_models
+from weakseg.evaluation import ABSENT_OBJECT, evaluate_models, note_skipped
 from weakseg.features.device import pick_device
 from weakseg.io import write_parquet
 from weakseg.methods.colocam.classifier_training import load_classifier
 from weakseg.methods.colocam.decoder_training import load_decoder
 from weakseg.methods.colocam.inputs import FrameStore
-from weakseg.methods.colocam.run import COST_COLUMNS, evaluate_variant, measure_cost, test_frames
+from weakseg.methods.colocam.run import COST_COLUMNS, evaluate_variant, measure_cost, scored_frames
 from weakseg.methods.colocam.variants import Variant
 from weakseg.workflow import logged
 
@@ -24,7 +24,7 @@ with logged(sm.log[0], f"colocam_evaluate {wc.dataset}/{wc.variant}") as log:
     device = pick_device(cfg["device"])
     v = Variant(**{**cfg["variant"], "terms": tuple(cfg["variant"]["terms"]), "name": wc.variant})
     ds = Dataset(Path(sm.input.index).parent)
-    rows = test_frames(ds, cfg["eval_split"], log)
+    rows, absent = scored_frames(ds, cfg["eval_split"], log)
     store = FrameStore(ds, cfg["input_size"])
     if v.trained:
         records = evaluate_models(sm.input.models,
@@ -40,4 +40,4 @@ with logged(sm.log[0], f"colocam_evaluate {wc.dataset}/{wc.variant}") as log:
         log.info("cost: %s", {k: round(x, 4) for k, x in cost.items()})
         records = records.assign(**cost)
     records = records.reindex(columns=[*records.columns, *(c for c in COST_COLUMNS if c not in records.columns)])
-    write_parquet(sm.output[0], records)
+    write_parquet(sm.output[0], note_skipped(records, {ABSENT_OBJECT: absent}))

@@ -67,7 +67,7 @@ def test_a_truncated_checkpoint_is_named_with_the_fix(tmp_path):
 def test_colocam_bad_inputs_name_what_is_wrong(tiny_datasets):
     from weakseg.methods.colocam.decoder_training import BatchSampler
     from weakseg.methods.colocam.frames import drop_shots, training_shots
-    from weakseg.methods.colocam.run import test_frames
+    from weakseg.methods.colocam.run import scored_frames
     from weakseg.methods.colocam.variants import variant
 
     cfg = CONFIG["colocam"]
@@ -79,4 +79,31 @@ def test_colocam_bad_inputs_name_what_is_wrong(tiny_datasets):
         drop_shots(shots, 5, np.random.default_rng(0))     # tiny classes have 1-2 train shots
     ds.index["boxes"] = [[] for _ in range(len(ds.index))]    # every annotated frame empty
     with pytest.raises(ValueError, match="no test frame has a ground-truth box; CorLoc needs box-annotated frames"):
-        test_frames(ds, "test", LOG)
+        scored_frames(ds, "test", LOG)
+
+
+def test_skipped_items_travel_with_the_evaluation_into_the_footnotes(tiny_datasets, tmp_path):
+    import pandas as pd
+
+    from weakseg.evaluation import ABSENT_OBJECT as ABSENT
+    from weakseg.evaluation import evaluate_boxes, merge_evaluations, note_skipped, skipped_notes
+    from weakseg.io import write_parquet
+    from weakseg.methods.colocam.run import scored_frames
+
+    ds = Dataset(tiny_datasets["syn_yto"])
+    annotated = ds.index[ds.index["split"].eq("test") & ds.index["box_annotated"]]
+    before = sum(len(b) == 0 for b in annotated["boxes"])
+    with_box = annotated.index[[len(b) > 0 for b in annotated["boxes"]]]
+    ds.index.at[with_box[0], "boxes"] = []                    # one more annotated test frame without the object
+    kept, absent = scored_frames(ds, "test", LOG)
+    assert absent == before + 1 and len(kept) == len(annotated) - absent
+    rows = pd.DataFrame({"item": list(kept["item"]), "correct": True})
+    write_parquet(tmp_path / "a.parquet", note_skipped(rows, {ABSENT: absent, "other reason": 0}))
+    back = pd.read_parquet(tmp_path / "a.parquet")
+    assert back.attrs["skipped"] == {ABSENT: absent}          # zero counts are dropped
+    notes = skipped_notes({("colocam", "yto_v1"): back, ("tcam", "yto_v1"): back, ("fcam", "yto_v1"): rows})
+    assert notes == [f"yto_v1: {absent} {ABSENT} skipped, in colocam, tcam."]
+    assert skipped_notes({("colocam", "yto_v1"): back}) == [f"yto_v1: {absent} {ABSENT} skipped, in every measured row."]
+    boxes = evaluate_boxes(ds, {i: np.array([0.0, 0.0, 5.0, 5.0]) for i in ds.items("test")["item"]})
+    assert boxes.attrs["skipped"] == {ABSENT: absent} and len(boxes) == len(kept)   # FC / M-CNN CorLoc too
+    assert merge_evaluations(boxes, pd.DataFrame(columns=["item", "split", "class"])).attrs["skipped"] == {ABSENT: absent}

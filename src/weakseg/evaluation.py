@@ -19,21 +19,60 @@ import pandas as pd
 from weakseg import metrics
 from weakseg.data.index import VOID, Dataset
 
+SKIPPED = "skipped"
+"""``DataFrame.attrs`` key of an evaluation: reason -> number of items the protocol skipped (parquet keeps it)."""
+ABSENT_OBJECT = "annotated frames without the object (CorLoc scores the frames that show it)"
+
+
+def note_skipped(rows: pd.DataFrame, counts: Mapping[str, int]) -> pd.DataFrame:
+    """``rows`` with the items the protocol skipped recorded beside them (``counts``: reason -> number, zeros
+    dropped), so that the tables footnote them instead of a silently different denominator."""
+    out = rows.copy()
+    out.attrs[SKIPPED] = {**rows.attrs.get(SKIPPED, {}), **{r: int(n) for r, n in counts.items() if n}}
+    return out
+
+
+def _merged_skips(parts: Sequence[pd.DataFrame]) -> dict[str, int]:
+    """Skip counts of evaluation parts of the same items (several metrics, or seeds): per reason the largest."""
+    out: dict[str, int] = {}
+    for p in parts:
+        for reason, n in p.attrs.get(SKIPPED, {}).items():
+            out[reason] = max(out.get(reason, 0), int(n))
+    return out
+
+
+def skipped_notes(evaluations: Mapping[tuple[str, str], pd.DataFrame]) -> list[str]:
+    """One footnote per (benchmark, reason, count) over the evaluations ``(variant, benchmark) -> rows`` of a table,
+    naming the variants it applies to (or "every measured row")."""
+    groups: dict[tuple[str, str, int], list[str]] = {}
+    for (variant, bench), ev in sorted(evaluations.items()):
+        for reason, n in ev.attrs.get(SKIPPED, {}).items():
+            groups.setdefault((bench, reason, int(n)), []).append(variant)
+    variants = {v for v, _ in evaluations}
+    return [f"{bench}: {n} {reason} skipped, in "
+            f"{'every measured row' if set(names) == variants else ', '.join(names)}."
+            for (bench, reason, n), names in groups.items()]
+
 
 def evaluate_boxes(ds: Dataset, boxes: Mapping[str, np.ndarray | None], *, threshold: float = 0.5,
                    strict: bool = True, plus_one: bool = False) -> pd.DataFrame:
     """CorLoc rows for every item of ``boxes`` (item -> predicted box (4,) or None) whose
-    ground truth has a box; items without one are skipped (no object to localise)."""
+    ground truth has a box; annotated items without one are skipped (no object to localise) and
+    counted (:func:`note_skipped`)."""
     rows = []
+    absent = 0
     index = ds.index.set_index("item")
     for item, pred in boxes.items():
         gts = ds.boxes(item)
-        if not index.at[item, "box_annotated"] or len(gts) == 0:
+        if not index.at[item, "box_annotated"]:
+            continue
+        if len(gts) == 0:
+            absent += 1
             continue
         rows.append({"item": item, "split": index.at[item, "split"], "class": index.at[item, "class"],
                      "correct": metrics.box_correct(pred, gts, threshold=threshold, strict=strict,
                                                     plus_one=plus_one)})
-    return pd.DataFrame(rows, columns=["item", "split", "class", "correct"])
+    return note_skipped(pd.DataFrame(rows, columns=["item", "split", "class", "correct"]), {ABSENT_OBJECT: absent})
 
 
 def evaluate_masks(ds: Dataset, masks: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -88,11 +127,11 @@ def merge_evaluations(*parts: pd.DataFrame) -> pd.DataFrame:
     """Outer-join evaluation parts on (item, split, class): one row per item."""
     non_empty = [p for p in parts if len(p)]
     if not non_empty:
-        return pd.DataFrame(columns=["item", "split", "class"])
+        return note_skipped(pd.DataFrame(columns=["item", "split", "class"]), _merged_skips(parts))
     out = non_empty[0]
     for p in non_empty[1:]:
         out = out.merge(p, on=["item", "split", "class"], how="outer")
-    return out.sort_values("item", kind="stable").reset_index(drop=True)
+    return note_skipped(out.sort_values("item", kind="stable").reset_index(drop=True), _merged_skips(parts))
 
 
 def evaluate_models(paths: Sequence[str], load: Callable[[str], tuple[Any, dict[str, Any]]],
@@ -105,4 +144,5 @@ def evaluate_models(paths: Sequence[str], load: Callable[[str], tuple[Any, dict[
         rows = evaluate(model, state)
         parts.append(rows.assign(seed=state["seed"]))
         log.info("%s: %d items evaluated", path, len(rows))
-    return pd.concat(parts, ignore_index=True)
+    return note_skipped(pd.concat(parts, ignore_index=True), _merged_skips(parts))
+

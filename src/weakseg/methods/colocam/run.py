@@ -34,17 +34,18 @@ Localizer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 COST_COLUMNS = ("time_ms", "fps", "params_m", "learnable_params_m", "flops_g", "macs_g", "train_step_s")
 
 
-def test_frames(ds: Dataset, split: str, log: logging.Logger) -> pd.DataFrame:
-    """Index rows of ``split`` with at least one ground-truth box (frames annotated as empty are skipped: the
-    CorLoc protocol scores frames that show the object)."""
+def scored_frames(ds: Dataset, split: str, log: logging.Logger) -> tuple[pd.DataFrame, int]:
+    """Index rows of ``split`` with at least one ground-truth box, and how many annotated frames without the object
+    were skipped (the CorLoc protocol scores frames that show the object; the count goes to the tables)."""
     rows = ds.items(split)
     annotated = rows[rows["box_annotated"]]
     kept = annotated[[len(b) > 0 for b in annotated["boxes"]]]
+    skipped = len(annotated) - len(kept)
     log.info("%s split: %d frames with boxes (%d annotated frames without the object skipped)", split, len(kept),
-             len(annotated) - len(kept))
+             skipped)
     if kept.empty:
         raise ValueError(f"{ds.root}: no {split} frame has a ground-truth box; CorLoc needs box-annotated frames")
-    return kept
+    return kept, skipped
 
 
 def localizer(v: Variant, model: FrameClassifier | LocalizationNet) -> Localizer:
