@@ -27,14 +27,16 @@ with logged(sm.log[0], f"colocam_evaluate {wc.dataset}/{wc.variant}") as log:
     rows, absent = scored_frames(ds, cfg["eval_split"], log)
     store = FrameStore(ds, cfg["input_size"])
     if v.trained:
+        model = None  # every seed's decoder is loaded by evaluate_models; the cost reloads seed 0 only if needed
         records = evaluate_models(sm.input.models,
                                   lambda p: load_decoder(p, sm.input.classifier, cfg, device),
                                   lambda net, state: evaluate_variant(v, net, ds, rows, store, device), log)
-        model, _ = load_decoder(sm.input.models[0], sm.input.classifier, cfg, device)
     else:
         model, _ = load_classifier(sm.input.classifier, cfg["classifier"], device)
         records = evaluate_variant(v, model, ds, rows, store, device)
     if wc.variant in cfg["cost"]["variants"]:
+        if model is None:
+            model, _ = load_decoder(sm.input.models[0], sm.input.classifier, cfg, device)
         cost = measure_cost(v, model, cfg["cost"], cfg["loss"], wc.variant in cfg["cost"]["train_step_variants"],
                             device)
         log.info("cost: %s", {k: round(x, 4) for k, x in cost.items()})

@@ -86,8 +86,9 @@ def decoder_loss(probs: torch.Tensor, rgb: torch.Tensor, seeds: torch.Tensor, gr
     parts: dict[str, float] = {}
     total = partial_cross_entropy(probs, seeds)
     parts["pl"] = float(total.detach())
-    small = F.interpolate(probs, size=tuple(loss_cfg["resolution"]), mode="bilinear", align_corners=False)
-    small_rgb = F.interpolate(rgb, size=tuple(loss_cfg["resolution"]), mode="area")
+    if {"crf", "coloc"} & set(v.terms):  # the CRF terms work at the loss resolution
+        small = F.interpolate(probs, size=tuple(loss_cfg["resolution"]), mode="bilinear", align_corners=False)
+        small_rgb = F.interpolate(rgb, size=tuple(loss_cfg["resolution"]), mode="area")
     if "crf" in v.terms:
         term = dense_crf_loss(small, small_rgb, *crf_at_resolution(loss_cfg))
         total = total + term

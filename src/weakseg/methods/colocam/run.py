@@ -110,7 +110,9 @@ def measure_cost(v: Variant, model: FrameClassifier | LocalizationNet, cost: Map
 
 def _train_step(v: Variant, model: FrameClassifier | LocalizationNet, frames: np.ndarray,
                 loss_cfg: Mapping[str, Any], device: torch.device) -> Callable[[], None]:
-    """One SGD step on ``frames`` (its parameters are restored after timing by the caller's disposable copy)."""
+    """A function doing one SGD step on ``frames``, for timing only: it changes ``model`` (a CAM row's classifier
+    gets ``requires_grad`` back and its BatchNorm statistics move in train mode; lr 0 leaves the weights), so
+    :func:`measure_cost` times it last."""
     info = backbone_info(v.backbone)
     x = network_batch(frames, info, device)
     if v.cam is not None:
