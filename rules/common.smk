@@ -20,6 +20,7 @@ if _spec is None or not os.path.samefile(
 import json
 
 from weakseg.data.benchmarks import load_benchmarks, resolve_profile
+from weakseg.data.real import real_datasets
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
 from weakseg.methods import table_notes, unavailable_variants
 from weakseg.tables.specs import PAPERS, load_paper
@@ -48,7 +49,9 @@ if _unknown:
         f"config 'preprocess.build.{PROFILE}' names unknown benchmarks or products {_unknown}; "
         f"benchmarks of the profile: {sorted(BENCH_TO_DATASET)}, products: {sorted(PRODUCTS)}"
     )
-REAL_DATASETS = config["real_datasets"]
+REAL = real_datasets(config, workflow.basedir)
+DOWNLOADS = config["downloads"]
+DOWNLOADABLE = sorted(name for name, real in REAL.items() if real.files)
 
 _undefined = sorted(set(BENCH_TO_DATASET.values()) - set(SYNTHETIC_DATASETS) - set(config["real_datasets"]))
 if _undefined:
@@ -56,6 +59,14 @@ if _undefined:
         f"config 'profiles.{PROFILE}' maps benchmarks to datasets {_undefined} that neither "
         f"'synthetic.datasets' nor 'real_datasets' defines"
     )
+
+
+def download_file(dataset, name):
+    """The RemoteFile `name` of real dataset `dataset` (config 'real_datasets.<dataset>.download')."""
+    files = {f.name: f for f in REAL[dataset].files}
+    if name not in files:
+        raise ValueError(f"config 'real_datasets.{dataset}.download' has no file {name!r}; it has {sorted(files)}")
+    return files[name]
 
 
 def dataset_dir(name):

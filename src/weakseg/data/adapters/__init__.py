@@ -39,6 +39,11 @@ ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
+def adapter_options(fmt: str) -> list[str]:
+    """The keyword options of format ``fmt``'s converter (its parameters after root, out, name)."""
+    return list(inspect.signature(ADAPTERS[fmt]).parameters)[3:]
+
+
 def convert(fmt: str, root: str | Path, out: str | Path, name: str, **options: Any) -> pd.DataFrame:
     """Convert the dataset at ``root`` (official layout ``fmt``) into ``out``.
 
@@ -48,7 +53,7 @@ def convert(fmt: str, root: str | Path, out: str | Path, name: str, **options: A
     if fmt not in ADAPTERS:
         raise ValueError(f"unknown real dataset format {fmt!r}; known: {sorted(ADAPTERS)}")
     adapter = ADAPTERS[fmt]
-    accepted = list(inspect.signature(adapter).parameters)[3:]
+    accepted = adapter_options(fmt)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"config 'real_datasets.{name}' gives options {unknown} that format {fmt!r} does not take; "
