@@ -28,6 +28,17 @@ def test_roots_in_the_download_tree_and_local_roots_are_resolved(tmp_path):
     assert local.root == str(tmp_path / "data" / "coseg") and not local.needs_download
 
 
+def test_the_first_existing_candidate_wins_else_the_download(tmp_path):
+    (tmp_path / "mine").mkdir()
+    entry = {**COSEG, "root": ["nowhere", "mine", "{download}/coseg"]}
+    assert real_dataset("x", entry, basedir=tmp_path, downloads="dl").root == str(tmp_path / "mine")
+    entry = {**COSEG, "root": ["nowhere", "{download}/coseg", "mine"]}
+    real = real_dataset("x", entry, basedir=tmp_path, downloads="dl")
+    assert real.root == str(Path("dl/x/tree/coseg").resolve()) and real.needs_download
+    entry = {"format": "voc_coseg", "root": ["nowhere", "neither"]}
+    assert real_dataset("x", entry, basedir=tmp_path, downloads="dl").root == str(tmp_path / "nowhere")
+
+
 def test_paths_and_options_reach_the_converter(tmp_path):
     entry = {"format": "yto_v1", "root": "frames", "paths": {"splits": "{download}/folds"},
              "download": [{"url": "http://example.org/folds.tar.gz"}]}

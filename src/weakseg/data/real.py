@@ -2,11 +2,12 @@
 
 An entry names the converter (``format``, a key of :data:`weakseg.data.adapters.ADAPTERS`), the
 dataset's ``root`` in that layout, the converter's path options (``paths``) and other options
-(``options``), and optionally the official files to ``download``. A root or path is either a
-local folder (relative to the repository) or ``{download}/<folder>``, a folder of the tree
-built from the downloaded files (``<downloads>/<name>/tree``, see :mod:`weakseg.data.download`).
-A user who already has a dataset on disk sets ``root`` (and ``paths``) to it and nothing is
-downloaded.
+(``options``), and optionally the official files to ``download``. A root or path is a local
+folder (relative to the repository), or ``{download}/<folder>``, a folder of the tree built
+from the downloaded files (``<downloads>/<name>/tree``, see :mod:`weakseg.data.download`), or
+a list of such candidates: the first local folder that exists wins, else the ``{download}``
+one. A user who already has a dataset on disk puts its folder first (or alone) and nothing
+is downloaded.
 """
 
 from __future__ import annotations
@@ -51,7 +52,14 @@ def download_tree(downloads: str | Path, name: str) -> str:
     return os.path.abspath(os.path.join(downloads, name, "tree"))
 
 
-def _resolve(value: str, where: str, basedir: str | Path, tree: str | None) -> str:
+def _resolve(value: str | list[str], where: str, basedir: str | Path, tree: str | None) -> str:
+    """One path, or the first existing candidate of a list (a ``{download}`` one counts as existing)."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"config '{where}' is an empty list; give a folder or candidate folders")
+        resolved = [_resolve(v, f"{where}[{i}]", basedir, tree) for i, v in enumerate(value)]
+        found = [r for v, r in zip(value, resolved, strict=True) if v.startswith(DOWNLOAD) or os.path.exists(r)]
+        return found[0] if found else resolved[0]
     if value.startswith(DOWNLOAD):
         if tree is None:
             raise ValueError(f"config '{where}' is {value!r}, but the entry has no 'download' list; give the "
@@ -81,7 +89,7 @@ def real_dataset(name: str, entry: Mapping[str, Any], basedir: str | Path, downl
     tree = download_tree(downloads, name) if files else None
     return RealDataset(
         name=name, fmt=fmt, root=_resolve(entry["root"], f"{where}.root", basedir, tree),
-        paths={k: _resolve(str(v), f"{where}.paths.{k}", basedir, tree) for k, v in paths.items()},
+        paths={k: _resolve(v, f"{where}.paths.{k}", basedir, tree) for k, v in paths.items()},
         options=options, files=files, tree=tree,
     )
 

@@ -6,6 +6,9 @@
 ``format`` and ``root``):
 
 * ``voc07_6x2``: PASCAL07-6x2 co-localization groups, VOC2007 layout (:mod:`.pascal07_6x2`);
+* ``voc_seg``: PASCAL VOC 2007-2012 segmentation, ``VOCdevkit/VOC20xx`` (:mod:`.voc_seg`; options
+  ``classes`` (M-CNN's class subset), ``sbd`` (SBD's dataset folder: the VOC 2012 "aug" train set),
+  ``image_sets``);
 * ``voc_coseg``: PASCAL-VOC co-segmentation set, ``images/<Class>/`` + ``masks/<Class>/``
   (:mod:`.voc_coseg`);
 * ``msrc_coseg``: MSRC-v2 co-segmentation class folders with ``GroundTruth/`` masks, or one
@@ -28,11 +31,13 @@ import pandas as pd
 from weakseg.data.adapters.msrc import convert_msrc_coseg
 from weakseg.data.adapters.pascal07_6x2 import convert_pascal07_6x2
 from weakseg.data.adapters.voc_coseg import convert_voc_coseg
+from weakseg.data.adapters.voc_seg import convert_voc_seg
 from weakseg.data.adapters.youtube_objects import convert_yto_v1, convert_yto_v22
 
 ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
     "voc07_6x2": convert_pascal07_6x2,
     "voc_coseg": convert_voc_coseg,
+    "voc_seg": convert_voc_seg,
     "msrc_coseg": convert_msrc_coseg,
     "yto_v1": convert_yto_v1,
     "yto_v22": convert_yto_v22,
