@@ -13,10 +13,16 @@
   (:mod:`.voc_coseg`);
 * ``msrc_coseg``: MSRC-v2 co-segmentation class folders with ``GroundTruth/`` masks, or one
   such class folder (:mod:`.msrc`; option ``cls``);
+* ``msrc_v2``: the official MSRC-v2 database (``Images/``, ``GroundTruth/*_GT.bmp``), one group per
+  class row (:mod:`.msrc_v2`);
+* ``object_discovery``: Object Discovery / Internet, ``Data/<Class>[100]/`` (:mod:`.object_discovery`;
+  option ``subset``);
+* ``icoseg``: iCoseg, ``dataset_public/{images,ground_truth}/<group>/`` (:mod:`.icoseg`; option
+  ``groups``);
+* ``coco_seg``: COCO-SEG-style groups from COCO 2017 instances (:mod:`.coco_seg`);
 * ``yto_v1`` / ``yto_v22``: YouTube-Objects v1.0 / v2.2 frames with the CoLo-CAM/TCAM splits
   (:mod:`.youtube_objects`; option ``splits``, the split folder).
 
-The real-datasets issue (#9) adds the other benchmarks here.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ from typing import Any
 
 import pandas as pd
 
+from weakseg.data.adapters.coco_seg import convert_coco_seg
+from weakseg.data.adapters.icoseg import convert_icoseg
 from weakseg.data.adapters.msrc import convert_msrc_coseg
+from weakseg.data.adapters.msrc_v2 import convert_msrc_v2
+from weakseg.data.adapters.object_discovery import convert_object_discovery
 from weakseg.data.adapters.pascal07_6x2 import convert_pascal07_6x2
 from weakseg.data.adapters.voc_coseg import convert_voc_coseg
 from weakseg.data.adapters.voc_seg import convert_voc_seg
@@ -39,6 +49,10 @@ ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
     "voc_coseg": convert_voc_coseg,
     "voc_seg": convert_voc_seg,
     "msrc_coseg": convert_msrc_coseg,
+    "msrc_v2": convert_msrc_v2,
+    "object_discovery": convert_object_discovery,
+    "icoseg": convert_icoseg,
+    "coco_seg": convert_coco_seg,
     "yto_v1": convert_yto_v1,
     "yto_v22": convert_yto_v22,
 }

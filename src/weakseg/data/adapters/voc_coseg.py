@@ -40,9 +40,9 @@ FOREGROUND_THRESHOLD = 127
 """A mask pixel is foreground when any colour channel is > 127 (i.e. >= 128)."""
 
 
-def binary_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
+def binary_mask(path: Path, shape: tuple[int, int], threshold: int = FOREGROUND_THRESHOLD) -> np.ndarray:
     """Read a foreground mask file (grey or colour, uint8) as a binary uint8 (H, W) mask: 1 where any
-    colour channel is > ``FOREGROUND_THRESHOLD``, else 0. ``shape`` is the image's (H, W); a mask of
+    colour channel is > ``threshold``, else 0. ``shape`` is the image's (H, W); a mask of
     another size raises :class:`DatasetError` naming the file."""
     raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if raw is None:
@@ -52,7 +52,7 @@ def binary_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
     grey = raw if raw.ndim == 2 else raw[..., :3].max(axis=2)
     if grey.shape != tuple(shape):
         raise DatasetError(f"{path}: mask is {grey.shape[1]}x{grey.shape[0]}, image is {shape[1]}x{shape[0]}")
-    return (grey > FOREGROUND_THRESHOLD).astype(np.uint8)
+    return (grey > threshold).astype(np.uint8)
 
 
 def add_coseg_item(writer: DatasetWriter, cls: str, image_file: Path, mask_file: Path) -> None:
