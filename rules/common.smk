@@ -392,6 +392,9 @@ def colocam_figure2_inputs(wildcards):
     """Evaluations and models of Fig. 2's sweeps on the dataset of benchmark yto_v1, and the loss timing."""
     from weakseg.methods.colocam.figure2_data import sweep_variants
 
+    if "yto_v1" not in BENCH_TO_DATASET:
+        raise ValueError(f"CoLo-CAM's Figure 2 runs on benchmark yto_v1, which profile {PROFILE!r} does not map; "
+                         f"map it under 'profiles.{PROFILE}' or build single tables (e.g. fc_table4)")
     d = BENCH_TO_DATASET["yto_v1"]
     names = sweep_variants(config["colocam"])
     return {

@@ -70,7 +70,7 @@ rule extract_download:
 
 rule real_dataset:
     input:
-        lambda wc: [REAL[wc.dataset].tree] if REAL[wc.dataset].needs_download else [],
+        lambda wc: REAL[wc.dataset].trees,
     output:
         index=f"{RESULTS}/data/{{dataset}}/index.parquet",
         meta=f"{RESULTS}/data/{{dataset}}/meta.json",

@@ -175,9 +175,10 @@ def _zip(path: Path, members: dict[str, bytes]) -> None:
 def test_extract_all_builds_one_tree_from_archives_and_plain_files(tmp_path):
     _tar_gz(tmp_path / "a.tar.gz", {"VOCdevkit/VOC2012/x.txt": b"x"})
     _zip(tmp_path / "b.zip", {"Data/Car/1.jpg": b"jpg"})
-    (tmp_path / "split.txt").write_bytes(b"ids")
+    (tmp_path / "v1_split.txt").write_bytes(b"ids")
     files = remote_files([{"url": "http://h/a.tar.gz"}, {"url": "http://h/b.zip", "into": "od"},
-                          {"url": "http://h/split.txt", "into": "splits/v1"}], "real_datasets.x.download")
+                          {"url": "http://h/v1/split.txt", "name": "v1_split.txt", "into": "splits/v1"}],
+                         "real_datasets.x.download")
     assert [f.extract for f in files] == [True, True, False]
     tree = tmp_path / "tree"
     extract_all([(tmp_path / f.name, f) for f in files], tree)

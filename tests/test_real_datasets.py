@@ -22,8 +22,8 @@ COSEG = {"format": "voc_coseg", "root": "{download}/coseg",
 
 def test_roots_in_the_download_tree_and_local_roots_are_resolved(tmp_path):
     real = real_dataset("x", COSEG, basedir=tmp_path / "repo", downloads="dl")
-    assert real.tree == str(Path("dl/x/tree").resolve())
-    assert real.root == str(Path("dl/x/tree/coseg").resolve()) and real.needs_download
+    assert real.trees == ("dl/x/tree",)
+    assert real.root == "dl/x/tree/coseg" and real.needs_download
     local = real_dataset("x", {**COSEG, "root": "../data/coseg"}, basedir=tmp_path / "repo", downloads="dl")
     assert local.root == str(tmp_path / "data" / "coseg") and not local.needs_download
 
@@ -34,22 +34,36 @@ def test_the_first_existing_candidate_wins_else_the_download(tmp_path):
     assert real_dataset("x", entry, basedir=tmp_path, downloads="dl").root == str(tmp_path / "mine")
     entry = {**COSEG, "root": ["nowhere", "{download}/coseg", "mine"]}
     real = real_dataset("x", entry, basedir=tmp_path, downloads="dl")
-    assert real.root == str(Path("dl/x/tree/coseg").resolve()) and real.needs_download
+    assert real.root == "dl/x/tree/coseg" and real.needs_download
     entry = {"format": "voc_coseg", "root": ["nowhere", "neither"]}
     assert real_dataset("x", entry, basedir=tmp_path, downloads="dl").root == str(tmp_path / "nowhere")
+
+
+def test_an_entry_can_use_another_entrys_download(tmp_path):
+    config = {"downloads": "dl", "real_datasets": {
+        "voc": {"format": "voc_seg", "root": "{download}/VOC2012", "download": [{"url": "http://h/voc.tar"}]},
+        "aug": {"format": "voc_seg", "root": "{download:voc}/VOC2012", "paths": {"sbd": "{download}/sbd"},
+                "download": [{"url": "http://h/benchmark.tgz"}]}}}
+    reals = real_datasets(config, basedir=tmp_path)
+    aug = reals["aug"]
+    assert aug.root == "dl/voc/tree/VOC2012"
+    assert aug.paths["sbd"] == "dl/aug/tree/sbd"
+    assert aug.trees == ("dl/aug/tree", "dl/voc/tree")
+    assert [f.name for f in aug.files] == ["benchmark.tgz"]
 
 
 def test_paths_and_options_reach_the_converter(tmp_path):
     entry = {"format": "yto_v1", "root": "frames", "paths": {"splits": "{download}/folds"},
              "download": [{"url": "http://example.org/folds.tar.gz"}]}
     real = real_dataset("y", entry, basedir=tmp_path, downloads=tmp_path / "dl")
-    assert real.converter_options() == {"splits": str(tmp_path / "dl" / "y" / "tree" / "folds")}
+    assert real.converter_options() == {"splits": str(tmp_path / "dl" / "y" / "tree" / "folds")}  # downloads absolute
     assert real.needs_download  # a path in the tree is enough
 
 
 @pytest.mark.parametrize(("entry", "message"), [
     ({**COSEG, "format": "voc99"}, r"'real_datasets.x.format' is 'voc99'; known formats"),
-    ({"format": "voc_coseg", "root": "{download}/coseg"}, r"'real_datasets.x.root' .* has no 'download' list"),
+    ({"format": "voc_coseg", "root": "{download}/coseg"}, r"'real_datasets.x.root' .* real_datasets.x has no 'download'"),
+    ({**COSEG, "root": "{download:voc}/coseg"}, r"'real_datasets.x.root' .* real_datasets.voc has no 'download'"),
     ({**COSEG, "root": "data/{download}"}, "may only start a path"),
     ({**COSEG, "options": {"colour": 1}}, r"gives options \['colour'\] that format 'voc_coseg' does not take"),
     ({**COSEG, "download": [{"url": "http://h/a.zip", "md5": "0" * 32, "sha256": "0" * 64}]}, "give one digest"),

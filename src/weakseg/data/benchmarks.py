@@ -46,7 +46,7 @@ def resolve_profile(config: dict, profile: str | None = None) -> dict[str, str]:
     profiles = config.get("profiles", {})
     if profile not in profiles:
         raise ValueError(f"config 'dataset_profile: {profile}' has no entry under 'profiles' "
-                         f"(defined: {sorted(profiles)}); the real profile comes with the real-datasets issue (#9)")
+                         f"(defined: {sorted(profiles)})")
     mapping = dict(profiles[profile])
     unknown = sorted(set(mapping) - set(load_benchmarks()))
     if unknown:

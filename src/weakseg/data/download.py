@@ -54,7 +54,8 @@ class RemoteFile:
     ``digest`` is ``(algorithm, hex)`` with algorithm ``sha256`` or ``md5`` (the one the
     dataset's publisher or a public mirror states), or None when none is published.
     ``into`` is the folder of the dataset tree the file is extracted (archive) or copied
-    (plain file) into.
+    (plain file, under the last part of its URL's path) into; ``name`` is its unique name
+    among the dataset's downloaded files.
     """
 
     url: str
@@ -226,7 +227,7 @@ def extract_all(files: Sequence[tuple[Path, RemoteFile]], tree: str | os.PathLik
             except (tarfile.TarError, zipfile.BadZipFile, EOFError) as err:
                 raise ValueError(f"{path}: not a readable archive ({err}); delete it and rerun") from err
         else:
-            shutil.copyfile(path, target / remote.name)
+            shutil.copyfile(path, target / PurePosixPath(urlparse(remote.url).path).name)
     if tree.exists():
         shutil.rmtree(tree)
     partial.rename(tree)

@@ -21,7 +21,12 @@
   ``groups``);
 * ``coco_seg``: COCO-SEG-style groups from COCO 2017 instances (:mod:`.coco_seg`);
 * ``yto_v1`` / ``yto_v22``: YouTube-Objects v1.0 / v2.2 frames with the CoLo-CAM/TCAM splits
-  (:mod:`.youtube_objects`; option ``splits``, the split folder).
+  (:mod:`.youtube_objects`; option ``splits``, the split folder);
+* ``yto_masks``: Jain & Grauman's YouTube-Objects masks, with the v1.0 frames (:mod:`.yto_masks`;
+  option ``frames``);
+* ``imagenet_vid``: ILSVRC2015 VID snippets of the 10 YouTube-Objects classes (:mod:`.imagenet_vid`);
+* ``imagenet_cls``: ILSVRC-2012 train synsets under the 20 VOC classes + background
+  (:mod:`.imagenet_cls`).
 
 """
 
@@ -36,6 +41,8 @@ import pandas as pd
 
 from weakseg.data.adapters.coco_seg import convert_coco_seg
 from weakseg.data.adapters.icoseg import convert_icoseg
+from weakseg.data.adapters.imagenet_cls import convert_imagenet_cls
+from weakseg.data.adapters.imagenet_vid import convert_imagenet_vid
 from weakseg.data.adapters.msrc import convert_msrc_coseg
 from weakseg.data.adapters.msrc_v2 import convert_msrc_v2
 from weakseg.data.adapters.object_discovery import convert_object_discovery
@@ -43,6 +50,7 @@ from weakseg.data.adapters.pascal07_6x2 import convert_pascal07_6x2
 from weakseg.data.adapters.voc_coseg import convert_voc_coseg
 from weakseg.data.adapters.voc_seg import convert_voc_seg
 from weakseg.data.adapters.youtube_objects import convert_yto_v1, convert_yto_v22
+from weakseg.data.adapters.yto_masks import convert_yto_masks
 
 ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
     "voc07_6x2": convert_pascal07_6x2,
@@ -55,6 +63,9 @@ ADAPTERS: dict[str, Callable[..., pd.DataFrame]] = {
     "coco_seg": convert_coco_seg,
     "yto_v1": convert_yto_v1,
     "yto_v22": convert_yto_v22,
+    "yto_masks": convert_yto_masks,
+    "imagenet_vid": convert_imagenet_vid,
+    "imagenet_cls": convert_imagenet_cls,
 }
 
 

@@ -11,7 +11,7 @@ def unavailable(config: dict[str, Any]) -> dict[str, str]:
     """Variants whose training images come from a benchmark the active profile does not map."""
     mapped = resolve_profile(config)
     return {name: f"needs benchmark {v['images']!r}, which profile {config['dataset_profile']!r} does not map "
-                  f"(its dataset comes with the real-datasets issue #9)"
+                  f"(the real profile maps it to the VOC 2012 + SBD set)"
             for name, v in config["mcnn"]["variants"].items() if v.get("images") and v["images"] not in mapped}
 
 
