@@ -14,6 +14,10 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# `snakemake --report report.html`: every table and figure, with its caption (rules/report/).
+report: "rules/report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 

@@ -145,7 +145,8 @@ rule colocam_figure2:
         unpack(colocam_figure2_inputs),
     output:
         csv=f"{RESULTS}/tables/colocam/figure2.csv",
-        png=[f"{RESULTS}/tables/colocam/figure2_{p}.png" for p in "abcd"],
+        png=[report(f"{RESULTS}/tables/colocam/figure2_{p}.png", caption="report/figure2.rst", category="colocam",
+                    labels={"table": f"figure2_{p}", "file": "figure"}) for p in "abcd"],
     params:
         cfg=config["colocam"],
         dataset=lambda wc: BENCH_TO_DATASET["yto_v1"],

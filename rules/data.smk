@@ -96,7 +96,8 @@ rule dataset_preview:
     input:
         index=f"{RESULTS}/data/{{dataset}}/index.parquet",
     output:
-        f"{RESULTS}/tables/data/previews/{{dataset}}.png",
+        report(f"{RESULTS}/tables/data/previews/{{dataset}}.png", caption="report/preview.rst", category="datasets",
+               labels={"dataset": "{dataset}"}),
     log:
         f"{RESULTS}/logs/data/preview_{{dataset}}.log",
     benchmark:

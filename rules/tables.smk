@@ -14,9 +14,11 @@ rule table:
     input:
         unpack(table_inputs),
     output:
-        csv=f"{RESULTS}/tables/{{paper}}/{{table}}.csv",
+        csv=report(f"{RESULTS}/tables/{{paper}}/{{table}}.csv", caption="report/table.rst", category="{paper}",
+                   labels={"table": "{table}", "file": "CSV"}),
         md=f"{RESULTS}/tables/{{paper}}/{{table}}.md",
-        png=f"{RESULTS}/tables/{{paper}}/{{table}}.png",
+        png=report(f"{RESULTS}/tables/{{paper}}/{{table}}.png", caption="report/table.rst", category="{paper}",
+                   labels={"table": "{table}", "file": "figure"}),
         provenance=f"{RESULTS}/tables/{{paper}}/{{table}}.provenance.json",
     wildcard_constraints:
         paper="|".join(PAPERS),
@@ -47,7 +49,8 @@ rule data_summary:
     output:
         csv=f"{RESULTS}/tables/data/summary.csv",
         md=f"{RESULTS}/tables/data/summary.md",
-        png=f"{RESULTS}/tables/data/summary.png",
+        png=report(f"{RESULTS}/tables/data/summary.png", caption="report/data_summary.rst", category="datasets",
+                   labels={"dataset": "summary"}),
     params:
         profile=PROFILE,
         profile_map=BENCH_TO_DATASET,

@@ -138,3 +138,36 @@ def test_image_feature_maps_are_the_deepest_map(lite0, cat_scene):
     with torch.no_grad():
         direct = lite0(preprocess([small], LITE0, 96))[-1][0].numpy()
     np.testing.assert_allclose(maps[1], direct, rtol=1e-4, atol=1e-4)  # batch of 2 vs 1: float sums
+
+
+def _claim_and_hold(lock_dir, n, ready, release, out):
+    from weakseg.features.device import claim_gpu
+
+    out.put(claim_gpu(n, lock_dir=lock_dir, timeout=0.5, poll=0.05))
+    ready.set()
+    release.wait(10)
+
+
+def test_each_gpu_job_claims_its_own_device_until_it_ends(tmp_path):
+    import multiprocessing as mp
+
+    from weakseg.features.device import claim_gpu
+
+    ctx = mp.get_context("fork")
+    release, out = ctx.Event(), ctx.Queue()
+    holders = []
+    for _ in range(3):
+        ready = ctx.Event()
+        proc = ctx.Process(target=_claim_and_hold, args=(tmp_path, 3, ready, release, out))
+        proc.start()
+        assert ready.wait(10)
+        holders.append(proc)
+    assert sorted(out.get() for _ in range(3)) == [0, 1, 2]
+    probe = ctx.Process(target=_claim_and_hold, args=(tmp_path, 3, ctx.Event(), release, out))
+    probe.start()
+    probe.join(10)
+    assert probe.exitcode != 0  # all three held: RuntimeError after the timeout
+    release.set()
+    for proc in holders:
+        proc.join(10)
+    assert claim_gpu(3, lock_dir=tmp_path, timeout=0.5) == 0  # freed when their processes ended

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO, snakemake
+from conftest import REPO, snakemake, snakemake_cmd
 
 from weakseg.workflow import ConfigError, check_enabled_methods, table_spec
 
@@ -200,8 +200,6 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, mess
 
 
 def test_an_unknown_backbone_fails_before_any_job_naming_the_key(tmp_path):
-    from conftest import snakemake_cmd
-
     extra = tmp_path / "bad.yaml"
     extra.write_text("ssnm:\n  variants:\n    full: {backbone: resnet5}\n")
     run = subprocess.run([*snakemake_cmd("-n", "tables"), str(extra)], cwd=tmp_path, capture_output=True, text=True,
@@ -274,3 +272,17 @@ def test_the_gpu_workstation_command_of_the_readme_plans(tmp_path):
     run = snakemake(tmp_path, "tables", "--resources", "gpu=1", "-n")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "features" in run.stdout + run.stderr or "dataset_units" in run.stdout + run.stderr
+
+
+def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_run):
+    run = subprocess.run([*snakemake_cmd("tables", "--report", "report.html")], cwd=tiny_run, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text()
+    tables = tiny_run / "results" / "synthetic" / "tables"
+    expected = [p.relative_to(tiny_run).as_posix() for p in tables.glob("*/*.png") if p.parent.name != "data"]
+    assert len(expected) > 20
+    missing = [p for p in expected if f'"{p}"' not in html]
+    assert not missing, f"not in the report: {missing}"
+    assert "measured in this run beside the paper" in html  # the tables' caption
+    assert '"results/synthetic/tables/data/summary.png"' in html
