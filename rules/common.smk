@@ -405,5 +405,66 @@ def colocam_figure2_inputs(wildcards):
 
 
 def method_figures():
-    """Figure files of the enabled methods (built with `tables`)."""
-    return [f"{RESULTS}/tables/colocam/figure2_{p}.png" for p in "abcd"] if "colocam" in ENABLED else []
+    """Figure files of the enabled methods (built with `tables`): CoLo-CAM's Figure 2 and the qualitative figures."""
+    figure2 = [f"{RESULTS}/tables/colocam/figure2_{p}.png" for p in "abcd"] if "colocam" in ENABLED else []
+    return figure2 + qualitative_figures()
+# Qualitative figures (rules/figures.smk): weakseg.methods.<paper>.figures names the benchmark and variants it draws
+def figure_module(paper):
+    from importlib import import_module
+
+    return import_module(f"weakseg.methods.{paper}.figures")
+
+
+def figure_dataset(paper):
+    """The dataset the profile maps the benchmark of `paper`'s qualitative figure to."""
+    bench = figure_module(paper).BENCHMARK
+    if bench not in BENCH_TO_DATASET:
+        raise ValueError(f"the {paper} qualitative figure draws benchmark {bench!r}, which profile {PROFILE!r} "
+                         f"does not map; map it under 'profiles.{PROFILE}'")
+    return BENCH_TO_DATASET[bench]
+
+
+def qualitative_inputs(wildcards):
+    """The dataset index and the seed-0 models (cached predictions for FC) of the variants the figure draws."""
+    from types import SimpleNamespace
+
+    paper = wildcards.paper
+    variants, d = list(figure_module(paper).VARIANTS), figure_dataset(paper)
+    inputs = {"index": f"{dataset_dir(d)}/index.parquet"}
+    if paper == "fc":
+        inputs["predictions"] = f"{RESULTS}/fc/{d}/{variants[0]}.npz"
+    elif paper == "mcnn":
+        inputs.update({v: mcnn_model(v, 0) for v in variants})
+    elif paper == "ssnm":
+        inputs.update({v: f"{RESULTS}/ssnm/models/{v}/seed0.pt" for v in variants})
+    elif paper == "mil":
+        smoothing = mil_eval_inputs(SimpleNamespace(dataset=d, variant=variants[-1]))
+        inputs.update(model=smoothing["models"][0], prior=smoothing["prior"])
+    else:
+        for v in variants:
+            inputs[f"classifier_{v}"] = colocam_classifier(d, colocam_variant(v).backbone)
+            inputs[f"eval_{v}"] = eval_path(RESULTS, "colocam", d, v)
+            if colocam_variant(v).trained:
+                inputs[f"model_{v}"] = colocam_models(d, v)[0]
+    return inputs
+
+
+def qualitative_params(paper):
+    """The part of the paper's config section its figure uses."""
+    from dataclasses import asdict
+
+    variants = list(figure_module(paper).VARIANTS)
+    if paper == "fc":
+        return {}
+    if paper == "mcnn":
+        return mcnn_params(("network", "batch_size", "device"))
+    if paper == "ssnm":
+        return {k: config["ssnm"][k] for k in ("network", "input_size", "group_size", "threshold", "device")}
+    if paper == "mil":
+        return mil_params(MIL_EVAL_KEYS, variants[-1])
+    return {**colocam_params(COLOCAM_EVAL_KEYS), "variants": {v: asdict(colocam_variant(v)) for v in variants}}
+
+
+def qualitative_figures():
+    """The qualitative figures of the enabled methods whose benchmark the profile maps (built with `tables`)."""
+    return [f"{RESULTS}/tables/{p}/qualitative.png" for p in ENABLED if figure_module(p).BENCHMARK in BENCH_TO_DATASET]

@@ -22,6 +22,7 @@ rule table:
         provenance=f"{RESULTS}/tables/{{paper}}/{{table}}.provenance.json",
     wildcard_constraints:
         paper="|".join(PAPERS),
+        table="|".join(sorted({t for p in PAPERS for t in load_paper(p).tables})),
     params:
         evals=table_evaluations,
         profile=PROFILE,
@@ -87,7 +88,9 @@ rule tables_index:
             for p in ENABLED
             if p == "colocam"
             for x, caption in FIGURE2_CAPTIONS.items()
-        ],
+        ]
+        + [(p, "Qualitative figure (green: ground truth, red: prediction)", f"{p}/qualitative.png")
+           for p in ENABLED if f"{RESULTS}/tables/{p}/qualitative.png" in qualitative_figures()],
     log:
         f"{RESULTS}/logs/tables/index.log",
     benchmark:
