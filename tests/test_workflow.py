@@ -22,6 +22,9 @@ def test_tables_end_to_end_on_the_tiny_profile(tiny_run):
     assert "[Table 1 (table1)](mcnn/table1.md)" in index
     assert "[Table 7 (table7)](colocam/table7.md)" in index and "not built" not in index
     assert (tables / "index.html").read_text().startswith("<!doctype html>")
+    for paper in ("fc", "mcnn", "ssnm", "mil", "colocam"):  # the papers' qualitative figures, listed in the index
+        assert (tables / paper / "qualitative.png").stat().st_size > 10_000
+        assert f"{paper}/qualitative.png" in index
     summary = pd.read_csv(tables / "data" / "summary.csv")
     msrc = summary.query("benchmark == 'msrc' and statistic == 'images'")
     assert msrc["measured"].item() == 14 and msrc["real"].item() == 70  # 7 groups x 2 images (tiny)

@@ -26,7 +26,8 @@ Laplacian), c_z = lambda nu s_b. Constraints, per frame (:func:`build_problem`):
   same gamma and eta as Eq. 8, which excludes the trivial all-background solution.
 
 Solved with cvxpy (Clarabel interior point by default; the authors used MATLAB's
-quadprog interior point).
+quadprog interior point), or with solver "STRUCTURED" by the dedicated interior point of
+:mod:`weakseg.methods.fc.structured_solver`, which exploits the frame structure.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 ACCEPTED_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+STRUCTURED = "STRUCTURED"   # solve()'s name for the dedicated solver
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,8 @@ def _check_linear(c: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
 class Solution:
     """Solver output. ``y`` ``(Ny,)`` / ``z`` ``(Nz,)`` are clipped to [0, 1] (None for an
     absent part); ``objective`` is the optimal value; ``seconds`` the wall time of
-    ``Problem.solve`` (cvxpy compilation + solver); ``n_constraints`` counts scalar
-    constraint rows including the variable bounds."""
+    ``Problem.solve`` (cvxpy compilation + solver; the whole solve for "STRUCTURED");
+    ``n_constraints`` counts scalar constraint rows including the variable bounds."""
 
     y: np.ndarray | None
     z: np.ndarray | None
@@ -245,12 +247,17 @@ def solve(inst: QPInstance, solver: str = "CLARABEL", **solver_options) -> Solut
 
     Args:
         inst: the problem.
-        solver: a cvxpy solver name ("CLARABEL", "OSQP", ...).
-        **solver_options: passed to ``cvxpy.Problem.solve``.
+        solver: a cvxpy solver name ("CLARABEL", "OSQP", ...), or "STRUCTURED" for
+            :func:`weakseg.methods.fc.structured_solver.solve_structured` (no cvxpy).
+        **solver_options: passed to ``cvxpy.Problem.solve`` (to ``solve_structured``).
 
     Raises:
         RuntimeError: naming the status when it is neither optimal nor optimal_inaccurate.
     """
+    if solver == STRUCTURED:
+        from weakseg.methods.fc.structured_solver import solve_structured  # imports this module
+
+        return solve_structured(inst, **solver_options)[0]
     problem, y, z = build_problem(inst)
     start = time.perf_counter()
     problem.solve(solver=solver, **solver_options)
