@@ -24,8 +24,8 @@ from weakseg.data.real import real_datasets
 from weakseg.preprocess.run import GPU_KINDS, check_products, with_dependencies
 from weakseg.methods import table_notes, unavailable_variants
 from weakseg.tables.specs import PAPERS, load_paper
-from weakseg.methods.colocam.figure2_data import FIGURE2_CAPTIONS
-from weakseg.workflow import check_backbones, check_enabled_methods, eval_path, table_spec
+from weakseg.tables.figure_specs import FIGURE2_CAPTIONS, QUALITATIVE
+from weakseg.workflow import nvidia_gpu_visible, check_backbones, check_enabled_methods, eval_path, table_spec
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -221,20 +221,12 @@ def fc_eval_inputs(wildcards):
     return {"index": f"{dataset_dir(d)}/index.parquet", "predictions": files}
 
 
-_CUDA = None
-
-
 def gpu_units(device):
-    """1 for a job that will run on a GPU (device 'cuda', or 'auto' where torch sees CUDA), else 0:
+    """1 for a job that will run on a GPU (device 'cuda', or 'auto' where an NVIDIA GPU is visible), else 0:
     CPU jobs need not wait behind the one-GPU-at-a-time limit of the default profile."""
-    global _CUDA
     if device != "auto":
         return int(device == "cuda")
-    if _CUDA is None:
-        import torch
-
-        _CUDA = torch.cuda.is_available()
-    return int(_CUDA)
+    return int(nvidia_gpu_visible())
 
 
 # M-CNN (rules/mcnn.smk)
@@ -409,15 +401,9 @@ def method_figures():
     figure2 = [f"{RESULTS}/tables/colocam/figure2_{p}.png" for p in "abcd"] if "colocam" in ENABLED else []
     return figure2 + qualitative_figures()
 # Qualitative figures (rules/figures.smk): weakseg.methods.<paper>.figures names the benchmark and variants it draws
-def figure_module(paper):
-    from importlib import import_module
-
-    return import_module(f"weakseg.methods.{paper}.figures")
-
-
 def figure_dataset(paper):
     """The dataset the profile maps the benchmark of `paper`'s qualitative figure to."""
-    bench = figure_module(paper).BENCHMARK
+    bench = QUALITATIVE[paper].benchmark
     if bench not in BENCH_TO_DATASET:
         raise ValueError(f"the {paper} qualitative figure draws benchmark {bench!r}, which profile {PROFILE!r} "
                          f"does not map; map it under 'profiles.{PROFILE}'")
@@ -429,7 +415,7 @@ def qualitative_inputs(wildcards):
     from types import SimpleNamespace
 
     paper = wildcards.paper
-    variants, d = list(figure_module(paper).VARIANTS), figure_dataset(paper)
+    variants, d = list(QUALITATIVE[paper].variants), figure_dataset(paper)
     inputs = {"index": f"{dataset_dir(d)}/index.parquet"}
     if paper == "fc":
         inputs["predictions"] = f"{RESULTS}/fc/{d}/{variants[0]}.npz"
@@ -453,7 +439,7 @@ def qualitative_params(paper):
     """The part of the paper's config section its figure uses."""
     from dataclasses import asdict
 
-    variants = list(figure_module(paper).VARIANTS)
+    variants = list(QUALITATIVE[paper].variants)
     if paper == "fc":
         return {}
     if paper == "mcnn":
@@ -467,4 +453,4 @@ def qualitative_params(paper):
 
 def qualitative_figures():
     """The qualitative figures of the enabled methods whose benchmark the profile maps (built with `tables`)."""
-    return [f"{RESULTS}/tables/{p}/qualitative.png" for p in ENABLED if figure_module(p).BENCHMARK in BENCH_TO_DATASET]
+    return [f"{RESULTS}/tables/{p}/qualitative.png" for p in ENABLED if QUALITATIVE[p].benchmark in BENCH_TO_DATASET]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -289,3 +290,15 @@ def test_the_report_holds_every_table_and_figure_with_its_caption(tiny_run):
     assert not missing, f"not in the report: {missing}"
     assert "measured in this run beside the paper" in html  # the tables' caption
     assert '"results/synthetic/tables/data/summary.png"' in html
+
+
+def test_gpu_detection_for_resources_needs_no_torch(monkeypatch):
+    from weakseg.workflow import nvidia_gpu_visible
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert nvidia_gpu_visible() is False
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert nvidia_gpu_visible() == any(p.name[6:].isdigit() for p in Path("/dev").glob("nvidia*"))
+    run = subprocess.run([sys.executable, "-c", "import sys, weakseg.workflow, weakseg.tables.figure_specs, "
+                          "weakseg.data.real; print('torch' in sys.modules)"], capture_output=True, text=True)
+    assert run.stdout.strip() == "False"

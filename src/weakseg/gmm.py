@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 N_COMPONENTS = 5     # GrabCut's K
 REG_COVAR = 1e-3     # added to covariance diagonals (colours in [0, 1])
@@ -173,8 +174,11 @@ def kmeans_components(colours: np.ndarray, n_components: int = N_COMPONENTS, *, 
     if len(colours) < n_components:
         raise ValueError(f"colours: need at least n_components={n_components} samples; got {len(colours)}")
     chosen = _sample(len(colours), max_samples, None, seed)
-    km = KMeans(n_components, n_init=1, random_state=seed).fit(colours if chosen is None else colours[chosen])
-    return km.predict(colours).astype(np.int64)
+    # one thread: on <= 2000 samples, OpenMP threads cost more than they save, and 30-100x more on a busy
+    # machine (bench/bench_mcnn_labels.py: 0.6-2.1 s per call with the default threads vs 0.016-0.048 s)
+    with threadpool_limits(1):
+        km = KMeans(n_components, n_init=1, random_state=seed).fit(colours if chosen is None else colours[chosen])
+        return km.predict(colours).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -126,3 +128,12 @@ def logged(log_path: str | Path, job: str) -> Iterator[logging.Logger]:
         finally:
             root.removeHandler(handler)
             sys.stdout, sys.stderr = old
+
+
+def nvidia_gpu_visible() -> bool:
+    """Whether this host shows the jobs an NVIDIA GPU (a ``/dev/nvidia<N>`` device, not hidden by an empty
+    or ``-1`` ``CUDA_VISIBLE_DEVICES``), without importing torch (the workflow asks at every start)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    return any(re.fullmatch(r"nvidia\d+", name) for name in os.listdir("/dev")) if os.path.isdir("/dev") else False

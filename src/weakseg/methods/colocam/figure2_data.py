@@ -20,14 +20,7 @@ import torch
 from weakseg.crf import multi_frame_colour_crf_loss
 from weakseg.methods.colocam.cost import median_seconds
 from weakseg.methods.colocam.variants import _fmt, canonical
-
-FIGURE2_CAPTIONS: dict[str, str] = {
-    "a": "CoLo-CAM and TCAM CorLoc vs the number of frames n",
-    "b": "CoLo-CAM CorLoc vs the adaptive lambda_c",
-    "c": "constant vs adaptive lambda_c vs n, with log |R_c|",
-    "d": "time of the multi-frame loss (eq. 4) vs n",
-}
-"""Panel letter -> caption in the tables index."""
+from weakseg.tables.figure_specs import FIGURE2_CAPTIONS  # noqa: F401 (re-exported)
 
 
 def sweep(cfg: Mapping[str, Any]) -> list[tuple[str, str, float, str]]:

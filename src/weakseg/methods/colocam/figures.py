@@ -27,11 +27,12 @@ from weakseg.methods.colocam.evaluate import localization_maps_at
 from weakseg.methods.colocam.inputs import FrameStore, network_batch
 from weakseg.methods.colocam.run import localizer, scored_frames
 from weakseg.methods.colocam.variants import Variant
+from weakseg.tables.figure_specs import QUALITATIVE
 from weakseg.tables.qualitative import Panel, QualitativeFigure, round_robin
 
-BENCHMARK = "yto_v1"
+BENCHMARK = QUALITATIVE["colocam"].benchmark
 """Table 1 (YTOv1 test CorLoc)."""
-VARIANTS = {"layercam": "LayerCAM", "tcam": "TCAM", "colocam": "CoLo-CAM"}
+VARIANTS = QUALITATIVE["colocam"].variants
 """Methods drawn (Fig. 5's columns: LayerCAM, TCAM, CoLo-CAM with LayerCAM) -> their labels."""
 ITEMS = 6
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from weakseg.data.index import Dataset
 from weakseg.preprocess.store import UnitData, load_unit
+from weakseg.tables.figure_specs import QUALITATIVE
 from weakseg.tables.qualitative import (
     COLOURS_NOTE,
     Panel,
@@ -23,9 +24,9 @@ from weakseg.tables.qualitative import (
     round_robin,
 )
 
-BENCHMARK = "yto_v1"
+BENCHMARK = QUALITATIVE["fc"].benchmark
 """Tables 1-2 (CorLoc and segmentation on YouTube-Objects)."""
-VARIANTS = {"full": "Ours (full)"}
+VARIANTS = QUALITATIVE["fc"].variants
 """Variant drawn -> its label."""
 ITEMS, COLUMNS = 8, 4
 

@@ -20,11 +20,12 @@ from weakseg.methods.mcnn.evaluate import to_dataset_ids
 from weakseg.methods.mcnn.fcn import FCN
 from weakseg.methods.mcnn.predict import predict_probs
 from weakseg.methods.mcnn.run import load_model
+from weakseg.tables.figure_specs import QUALITATIVE
 from weakseg.tables.qualitative import Panel, QualitativeFigure, class_legend, round_robin
 
-BENCHMARK, SPLIT = "voc2012", "val"
+BENCHMARK, SPLIT = QUALITATIVE["mcnn"].benchmark, "val"
 """Tables 1-2: VOC 2012 val."""
-VARIANTS = {"em_adapt_small": "EM-Adapt (small FOV)", "mcnn_voc_ytube": "M-CNN (VOC+YTube)"}
+VARIANTS = QUALITATIVE["mcnn"].variants
 """Variants drawn (Fig. 4's EM-Adapt and M-CNN columns; Table 2's best EM-Adapt) -> their labels."""
 ITEMS = 6
 

@@ -21,11 +21,12 @@ from weakseg.methods.mil.network import MILNet
 from weakseg.methods.mil.priors import image_level_prior, smoothed_labels
 from weakseg.methods.mil.run import _objectness, evaluate, load_model, probabilities
 from weakseg.preprocess.store import UnitData, load_unit, merge_units
+from weakseg.tables.figure_specs import QUALITATIVE
 from weakseg.tables.qualitative import Panel, QualitativeFigure, class_legend, round_robin
 
-BENCHMARK, SPLIT = "voc2012", "val"
+BENCHMARK, SPLIT = QUALITATIVE["mil"].benchmark, "val"
 """Table 4 (the effect of the priors): VOC 2012 val."""
-VARIANTS = {"base_ilp": "base+ILP", "ilp_seg": "base+ILP+SP-seg"}
+VARIANTS = QUALITATIVE["mil"].variants
 """Variants drawn (Fig. 4's centre and right columns) -> their labels; the last one is the smoothing prior
 whose thresholds and product the figure uses."""
 ITEMS = 6

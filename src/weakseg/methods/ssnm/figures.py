@@ -17,11 +17,12 @@ from weakseg.features.device import pick_device
 from weakseg.methods.ssnm.groups import class_items, evaluation_chunks
 from weakseg.methods.ssnm.network import SSNM
 from weakseg.methods.ssnm.run import load_model, predict_group
+from weakseg.tables.figure_specs import QUALITATIVE
 from weakseg.tables.qualitative import COLOURS_NOTE, Panel, QualitativeFigure, binary_mask
 
-BENCHMARK = "voc_coseg"
+BENCHMARK = QUALITATIVE["ssnm"].benchmark
 """Tables 4-5 (PASCAL-VOC co-segmentation, the ablation's benchmark)."""
-VARIANTS = {"full": "Ours"}
+VARIANTS = QUALITATIVE["ssnm"].variants
 """Variant drawn -> its label."""
 GROUPS = 4
 
