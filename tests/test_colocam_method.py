@@ -113,6 +113,17 @@ def test_the_total_loss_adds_exactly_the_variants_terms(config):
     assert parts["coloc"] == pytest.approx(constant_lambda_c(cfg["loss"]) * parts["coloc_raw"], rel=1e-6)
 
 
+def test_the_grid_kernel_gives_the_exact_crf_terms_within_one_percent(config):
+    cfg = copy.deepcopy(config["colocam"])
+    cfg["loss"]["resolution"] = [8, 10]
+    probs, rgb, seeds = _batch()
+    colocam = variant("colocam", cfg)
+    _, exact = decoder_loss(probs, rgb, seeds, [[0, 1], [2, 3]], colocam, {**cfg["loss"], "kernel": "exact"}, 1.0)
+    _, grid = decoder_loss(probs, rgb, seeds, [[0, 1], [2, 3]], colocam, {**cfg["loss"], "kernel": "grid"}, 1.0)
+    assert grid["crf"] == pytest.approx(exact["crf"], rel=0.01) and grid["crf"] != exact["crf"]
+    assert grid["coloc_raw"] == pytest.approx(exact["coloc_raw"], rel=0.01)
+
+
 def _shots() -> list[Shot]:
     return [Shot("v1", "s1", "car", tuple(f"v1/s1/{i}" for i in range(10))),
             Shot("v2", "s1", "cat", tuple(f"v2/s1/{i}" for i in range(20)))]

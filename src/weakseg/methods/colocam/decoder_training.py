@@ -8,7 +8,8 @@ eq. 5: ``sum_{p in Omega'_t} H_p(Y_t, S_t) + lambda R(S_t, X_t) + R_s(S_t) + lam
 * ``asc``: absolute size constraint with the extended log-barrier (eq. 3), ``t`` raised once per epoch;
 * ``coloc``: colour-only CRF over the n frames of a group (eq. 4), adaptive weight (eq. 5) or a constant one.
 
-The CRF terms are computed exactly (O(N^2), :mod:`weakseg.crf`) on the maps and frames resized to
+The CRF terms are computed exactly (O(N^2), :mod:`weakseg.crf`) or in O(N) on a Gaussian grid
+(:mod:`weakseg.crf_fast`, config ``colocam.loss.kernel: grid``) on the maps and frames resized to
 ``colocam.loss.resolution`` (bilinear maps, area-averaged frames), the other terms at the input size.
 Batches: ``batch_size // n`` groups of n frames; a group's shot is drawn with probability proportional to its
 number of central frames, its frames by the variant's sampling (Table 5) inside the central ``shot_fraction`` of
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from weakseg.crf import adaptive_weight, dense_crf_loss, multi_frame_colour_crf_loss
+from weakseg.crf_fast import dense_crf_loss_fast, multi_frame_colour_crf_loss_fast
 from weakseg.features.backbones import backbone_info
 from weakseg.methods.colocam.classifier_training import EncoderMaps, load_classifier
 from weakseg.methods.colocam.decoder import LocalizationNet
@@ -46,6 +48,12 @@ from weakseg.training import finish, load, run_epochs
 
 PSEUDO_LABELS: dict[str, PseudoLabelConfig] = {"paper": PAPER, "authors_code": AUTHORS_CODE, "tcam_fcam": TCAM_FCAM}
 PAPER_FRAME = 224  # Sec. 4.1: the paper's frames are 224 x 224 where it sizes lambda_c
+
+
+CRF_KERNELS = {  # config colocam.loss.kernel: how eqs. 2 and 4 are summed
+    "exact": (dense_crf_loss, multi_frame_colour_crf_loss),  # O(N^2), weakseg.crf
+    "grid": (dense_crf_loss_fast, multi_frame_colour_crf_loss_fast),  # O(N) Gaussian grid, weakseg.crf_fast (<= 1 %)
+}
 
 
 def pixel_ratio(loss_cfg: Mapping[str, Any]) -> float:
@@ -89,8 +97,9 @@ def decoder_loss(probs: torch.Tensor, rgb: torch.Tensor, seeds: torch.Tensor, gr
     if {"crf", "coloc"} & set(v.terms):  # the CRF terms work at the loss resolution
         small = F.interpolate(probs, size=tuple(loss_cfg["resolution"]), mode="bilinear", align_corners=False)
         small_rgb = F.interpolate(rgb, size=tuple(loss_cfg["resolution"]), mode="area")
+    dense, coloc = CRF_KERNELS[loss_cfg.get("kernel", "exact")]
     if "crf" in v.terms:
-        term = dense_crf_loss(small, small_rgb, *crf_at_resolution(loss_cfg))
+        term = dense(small, small_rgb, *crf_at_resolution(loss_cfg))
         total = total + term
         parts["crf"] = float(term.detach())
     if "asc" in v.terms:
@@ -99,7 +108,7 @@ def decoder_loss(probs: torch.Tensor, rgb: torch.Tensor, seeds: torch.Tensor, gr
         total = total + term
         parts["asc"] = float(term.detach())
     if "coloc" in v.terms:
-        raw = torch.stack([multi_frame_colour_crf_loss(small[list(g)], small_rgb[list(g)], loss_cfg["coloc_sigma_rgb"])
+        raw = torch.stack([coloc(small[list(g)], small_rgb[list(g)], loss_cfg["coloc_sigma_rgb"])
                            for g in groups]).mean()
         term = adaptive_weight(raw, v.lambda_c) if v.adaptive else constant_lambda_c(loss_cfg) * raw
         total = total + term
