@@ -182,10 +182,13 @@ def test_loss_gradients_match_finite_differences(loss_name):
 
 
 def test_chunking_does_not_change_the_result(monkeypatch):
-    images, probs = _blobs(2, 20, 30, seed=7), _maps(2, 20, 30, seed=8, smooth=True)
-    whole = multi_frame_colour_crf_loss_fast(probs, images).item()
+    # the torch path (CUDA, or backend="torch") splats and slices in chunks of CHUNK_POINTS points
+    g = torch.Generator().manual_seed(7)
+    features, values = torch.rand(1200, 3, generator=g, dtype=torch.float64) * 5, torch.rand(1200, 2, generator=g,
+                                                                                              dtype=torch.float64)
+    whole = GaussianGrid(features, backend="torch").filter(values)
     monkeypatch.setattr("weakseg.lattice.CHUNK_POINTS", 37)
-    assert multi_frame_colour_crf_loss_fast(probs, images).item() == pytest.approx(whole, rel=1e-12)
+    torch.testing.assert_close(GaussianGrid(features, backend="torch").filter(values), whole, rtol=1e-12, atol=0)
 
 
 # ------------------------------------------------------------------------------- known values, invariances

@@ -149,5 +149,7 @@ def _position_colour_product(values: torch.Tensor, grid: GaussianGrid, factor_y:
 def _colour_planes(images: torch.Tensor, dtype: torch.dtype, sigma_rgb: float) -> torch.Tensor:
     """(n, 3, H, W) RGB 0..255 -> (3, n*H*W) colour features ``RGB / sigma_rgb``, one contiguous plane per channel,
     pixels in (frame, row, column) order."""
-    return images.permute(1, 0, 2, 3).reshape(3, -1).to(dtype) * (1.0 / sigma_rgb)  # never in place: may be a view
+    planes = images.new_empty((3, images.shape[0], *images.shape[2:]), dtype=dtype)
+    torch.mul(images.permute(1, 0, 2, 3).to(dtype), 1.0 / sigma_rgb, out=planes)  # one pass: scale while reordering
+    return planes.reshape(3, -1)
 

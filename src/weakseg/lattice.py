@@ -48,6 +48,9 @@ import math
 
 import torch
 
+from weakseg import lattice_kernels
+
+BACKENDS = ("auto", "compiled", "torch")  # auto: compiled loops (weakseg.lattice_kernels) for 3-D CPU features
 DEFAULT_SPACING = 0.5  # grid step in kernel units (sigmas): CRF loss / gradient errors <~ 3e-3 (module docstring)
 MAX_GRID_VALUES = 2 ** 28  # grid nodes x monomials x channels (1 GB in float32) before we refuse
 CHUNK_POINTS = 2 ** 14  # points per scatter / gather block: in cache (fastest of 2^13..2^17)
@@ -64,27 +67,37 @@ class GaussianGrid:
     Args:
         features: float (N, d) point features in kernel units (positions / sigma); no gradient.
         spacing: grid step in kernel units, the same on every axis (default :data:`DEFAULT_SPACING`).
+        backend: ``auto`` (the compiled loops of :mod:`weakseg.lattice_kernels` for 3-D CPU features, vectorised
+            torch otherwise: CUDA, other dimensions), ``compiled`` or ``torch``; the same arithmetic
+            (tests/test_lattice_kernels.py).
 
     :meth:`filter` maps float (N, C) values of the features' dtype to ``W~ @ values`` (N, C).
     """
 
-    def __init__(self, features: torch.Tensor, spacing: float = DEFAULT_SPACING) -> None:
+    def __init__(self, features: torch.Tensor, spacing: float = DEFAULT_SPACING, backend: str = "auto") -> None:
         if features.ndim != 2 or not features.is_floating_point() or 0 in features.shape:
             raise ValueError(f"features must be a non-empty float tensor of shape (N, d), got "
                              f"{features.dtype} {tuple(features.shape)}")
         if not spacing > 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         features = features.detach()
+        compilable = features.device.type == "cpu" and features.shape[1] == lattice_kernels.DIMS
+        if backend == "compiled" and not compilable:
+            raise ValueError(f"backend 'compiled' takes {lattice_kernels.DIMS}-D features on the CPU, got "
+                             f"{features.shape[1]}-D on {features.device}; use 'torch' or 'auto'")
+        self.compiled = backend == "compiled" or (backend == "auto" and compilable)
         self.spacing = float(spacing)
         self.num_points, dims = features.shape
         self.dtype = features.dtype
         planes = features.T.contiguous()  # (d, N), one plane per axis (no copy for a transposed (d, N) tensor)
-        low = planes.amin(dim=1, keepdim=True)
-        # node coordinates: the lowest point at 1, so its c - 1 is node 0; c + 1 <= round(max) + 1 < floor(max) + 3
-        coords = torch.add(1.0 - low / self.spacing, planes, alpha=1.0 / self.spacing)  # (f - low) / h + 1
-        top = coords.amax(dim=1)
-        if not bool(torch.isfinite(low).all() and torch.isfinite(top).all()):  # NaN propagates into min / max
+        low, high = planes.amin(dim=1, keepdim=True), planes.amax(dim=1, keepdim=True)
+        if not bool(torch.isfinite(low).all() and torch.isfinite(high).all()):  # NaN propagates into min / max
             raise ValueError("features contain NaN or infinite values")
+        # node coordinates (f - low) / h + 1: the lowest point at 1, so its c - 1 is node 0; c + 1 <= round(top) + 1
+        # < floor(top) + 3
+        top = (high[:, 0] - low[:, 0]).double() / self.spacing + 1.0
         self.shape = tuple(int(math.floor(float(e))) + 3 for e in top)
         # monomials t^alpha, alpha with total degree <= 2: 1, t_0 .. t_{d-1}, then t_a t_b (a <= b) row-major
         self.pairs = [(a, b) for a in range(dims) for b in range(a, dims)]
@@ -94,6 +107,10 @@ class GaussianGrid:
             raise ValueError(f"the grid would hold {self.num_nodes * self.num_monomials} values per channel "
                              f"(shape {self.shape}, {self.num_monomials} monomials): the features span too many "
                              f"kernel widths for spacing {self.spacing}; use a larger spacing or sigma")
+        if self.compiled:  # nodes and offsets are recomputed in the loops (weakseg.lattice_kernels)
+            self._features, self._low = planes, low[:, 0]
+            return
+        coords = torch.add(1.0 - low / self.spacing, planes, alpha=1.0 / self.spacing)  # (f - low) / h + 1
         centres = coords.round()
         self._offsets = coords.sub_(centres)  # (d, N): t in [-1/2, 1/2]
         # flattened index of the nearest node, summed in floating point (exact below 2^24 in float32)
@@ -117,6 +134,25 @@ class GaussianGrid:
         """(C, N) values -> (C, nodes...) grid: the moments ``sum t^alpha value`` at each point's node, then the
         stencils."""
         channels, dims = planes.shape[0], len(self.shape)
+        if self.compiled:
+            moments = lattice_kernels.splat_moments(self._features, self._low, self.spacing, self.shape, planes)
+        else:
+            moments = self._splat_torch(planes)
+        # the stencils, axis by axis on all monomials at once; after each axis, monomials whose exponents of the
+        # remaining axes agree are summed (10 -> 6 -> 3 -> 1 grids in 3-D)
+        grids = moments.reshape(self.num_monomials, channels, *self.shape)
+        keys = self._exponents()
+        for axis in range(dims):
+            grids = _stencils(grids, axis, [key[0] for key in keys], transpose=False)
+            rests = sorted({key[1:] for key in keys})
+            group = torch.tensor([rests.index(key[1:]) for key in keys], device=grids.device)
+            grids = grids.new_zeros(len(rests), *grids.shape[1:]).index_add_(0, group, grids)
+            keys = rests
+        return grids[0]
+
+    def _splat_torch(self, planes: torch.Tensor) -> torch.Tensor:
+        """(C, N) values -> (M, C, nodes) moments, one index_add_ per monomial and channel (the CUDA path)."""
+        channels, dims = planes.shape[0], len(self.shape)
         moments = planes.new_zeros(self.num_monomials, channels, self.num_nodes)
         for start in range(0, self.num_points, CHUNK_POINTS):
             stop = min(start + CHUNK_POINTS, self.num_points)
@@ -129,17 +165,7 @@ class GaussianGrid:
                     moments[1 + a, k].index_add_(0, node, linear[a])
                 for j, (a, b) in enumerate(self.pairs):
                     moments[1 + dims + j, k].index_add_(0, node, linear[a] * t[b])
-        # the stencils, axis by axis on all monomials at once; after each axis, monomials whose exponents of the
-        # remaining axes agree are summed (10 -> 6 -> 3 -> 1 grids in 3-D)
-        grids = moments.reshape(self.num_monomials, channels, *self.shape)
-        keys = self._exponents()
-        for axis in range(dims):
-            grids = _stencils(grids, axis, [key[0] for key in keys], transpose=False)
-            rests = sorted({key[1:] for key in keys})
-            group = torch.tensor([rests.index(key[1:]) for key in keys], device=grids.device)
-            grids = grids.new_zeros(len(rests), *grids.shape[1:]).index_add_(0, group, grids)
-            keys = rests
-        return grids[0]
+        return moments
 
     def _blur(self, grid: torch.Tensor) -> torch.Tensor:
         """Separable convolution of a (C, nodes...) grid with the prefiltered taps, one matrix product per axis."""
@@ -164,7 +190,14 @@ class GaussianGrid:
             keys = branches
         order = torch.tensor([keys.index(e) for e in self._exponents()], device=grid.device)
         table = table.index_select(0, order).reshape(self.num_monomials, channels, self.num_nodes)
-        out = grid.new_empty(channels, self.num_points)
+        if self.compiled:
+            return lattice_kernels.slice_moments(self._features, self._low, self.spacing, self.shape, table)
+        return self._slice_torch(table)
+
+    def _slice_torch(self, table: torch.Tensor) -> torch.Tensor:
+        """(M, C, nodes) filtered monomial grids -> (C, N), one index_select per monomial and channel (CUDA path)."""
+        dims, channels = len(self.shape), table.shape[1]
+        out = table.new_empty(channels, self.num_points)
         for start in range(0, self.num_points, CHUNK_POINTS):
             stop = min(start + CHUNK_POINTS, self.num_points)
             node, t = self._node[start:stop], self._offsets[:, start:stop]
