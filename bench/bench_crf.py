@@ -21,7 +21,7 @@ maps (K = 2). Sizes ``--sizes``: 224 x 224 (the paper's, Sec. 4.1) and 18 x 24 (
 ``colocam.loss.resolution``, where the pipeline computes the losses). Parameters: sigma_rgb = config
 ``colocam.loss.coloc_sigma_rgb`` (eq. 4); eq. 2's ``colocam.loss.crf`` (sigma_xy 100, sigma_rgb 15, weight
 2e-9 at 224 x 224, the paper's values) scaled to the size as the pipeline does
-(``weakseg.methods.colocam.decoder_training.crf_at_resolution``).
+(``weakseg.methods.colocam.loss_scaling.crf_at_resolution``).
 
 Columns: ``kernel``, ``n_frames``, ``height``, ``width``, ``impl``, ``threads`` (``--threads``: torch intra-op
 threads; on a busy machine 2 threads can be many times slower than 1, every parallel op waiting for a
@@ -57,7 +57,7 @@ from common import REPO, RESULTS_BENCH, write_csv  # noqa: E402
 
 from weakseg.crf import dense_crf_loss, multi_frame_colour_crf_loss
 from weakseg.crf_fast import dense_crf_loss_fast, multi_frame_colour_crf_loss_fast
-from weakseg.methods.colocam.decoder_training import crf_at_resolution
+from weakseg.methods.colocam.loss_scaling import crf_at_resolution
 
 PEER_SPREAD = 20.0  # pydensecrf read-back: label-energy range of w * W S (<= 20 since W S <= N), and the dummy's
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # probs -> (value, d value / d probs)

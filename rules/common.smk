@@ -382,7 +382,7 @@ def colocam_eval_inputs(wildcards):
 
 def colocam_figure2_inputs(wildcards):
     """Evaluations and models of Fig. 2's sweeps on the dataset of benchmark yto_v1, and the loss timing."""
-    from weakseg.methods.colocam.figure2_data import sweep_variants
+    from weakseg.methods.colocam.figure2_sweep import sweep_variants
 
     if "yto_v1" not in BENCH_TO_DATASET:
         raise ValueError(f"CoLo-CAM's Figure 2 runs on benchmark yto_v1, which profile {PROFILE!r} does not map; "

@@ -7,7 +7,8 @@ import pandas as pd
 
 from weakseg.io import atomic_path
 from weakseg.methods.colocam.figure2 import plot_figure2
-from weakseg.methods.colocam.figure2_data import figure_points, sweep_variants
+from weakseg.methods.colocam.figure2_data import figure_points
+from weakseg.methods.colocam.figure2_sweep import sweep_variants
 from weakseg.training import load
 from weakseg.workflow import logged
 

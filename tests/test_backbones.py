@@ -13,13 +13,13 @@ import torchvision.models as tvm
 from skimage import data
 
 from weakseg.features.backbones import (
-    BACKBONES,
     backbone_info,
     lite0_state_dict,
     load_backbone,
     load_classifier,
     preprocess,
 )
+from weakseg.features.registry import BACKBONES
 
 EGYPTIAN_CAT, ESPRESSO = 285, 967  # ImageNet-1k class indices
 
@@ -160,3 +160,22 @@ def test_dilated_backbones_keep_output_stride_8(name, stage):
 def test_output_stride_of_a_backbone_that_cannot_dilate_is_an_error():
     with pytest.raises(ValueError, match="offers output_stride"):
         load_backbone("alexnet", weights="random", output_stride=8)
+
+
+def test_torch_free_registry_knows_torchvision_urls_and_hub_dir(monkeypatch, tmp_path):
+    """weakseg.features.registry (imported by Snakemake without torch) agrees with torchvision and torch.hub."""
+    from weakseg.features import registry
+    from weakseg.features.backbones import _TORCHVISION_MODELS
+
+    assert registry.TORCHVISION_WEIGHTS_URLS == {name: m[1].url for name, m in _TORCHVISION_MODELS.items()}
+    for env in ({}, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}, {"TORCH_HOME": str(tmp_path / "th")}):
+        for key in ("XDG_CACHE_HOME", "TORCH_HOME"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert registry.torch_hub_dir() == Path(torch.hub.get_dir())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert "are not at" in registry.missing_weights("vgg16")
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth").touch()
+    assert registry.missing_weights("vgg16") is None and registry.missing_weights("efficientnet_lite0") is None

@@ -11,14 +11,9 @@ import yaml
 from conftest import REPO
 
 from weakseg.crf import multi_frame_colour_crf_loss
-from weakseg.methods.colocam.decoder_training import (
-    BatchSampler,
-    constant_lambda_c,
-    crf_at_resolution,
-    decoder_loss,
-    pseudo_label_cam,
-)
+from weakseg.methods.colocam.decoder_training import BatchSampler, decoder_loss, pseudo_label_cam
 from weakseg.methods.colocam.frames import Shot
+from weakseg.methods.colocam.loss_scaling import constant_lambda_c, crf_at_resolution
 from weakseg.methods.colocam.losses import partial_cross_entropy
 from weakseg.methods.colocam.notes import unavailable
 from weakseg.methods.colocam.variants import all_variants, canonical, seeds, variant

@@ -12,7 +12,7 @@ import torch
 from weakseg.crf import _kernel_product, dense_crf_loss, multi_frame_colour_crf_loss
 from weakseg.crf_fast import dense_crf_loss_fast, multi_frame_colour_crf_loss_fast, position_factor
 from weakseg.lattice import MAX_GRID_VALUES, GaussianGrid, blur_matrix, gaussian_filter
-from weakseg.methods.colocam.decoder_training import crf_at_resolution
+from weakseg.methods.colocam.loss_scaling import crf_at_resolution
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TOL = 1e-2  # the brief: loss value and gradient within 1 % of the exact ones (measured: <= 3e-3)

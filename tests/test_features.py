@@ -8,13 +8,13 @@ import torch
 from skimage import data, transform
 
 from weakseg.features.backbones import (
-    BACKBONES,
     BackboneInfo,
     load_backbone,
     preprocess,
 )
 from weakseg.features.device import pick_device
 from weakseg.features.extract import box_features, image_feature_maps
+from weakseg.features.registry import BACKBONES
 
 CPU = torch.device("cpu")
 LITE0 = BACKBONES["efficientnet_lite0"]

@@ -37,8 +37,10 @@ def test_thread_count_does_not_change_the_result(threads):
     try:
         torch.set_num_threads(1)
         one = GaussianGrid(features).filter(values)
+        assert torch.get_num_threads() == 1  # numba's OpenMP pool, started by the first call, resets the count
         torch.set_num_threads(threads)
         torch.testing.assert_close(GaussianGrid(features).filter(values), one, rtol=1e-13, atol=0)
+        assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(before)
 

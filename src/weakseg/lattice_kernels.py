@@ -101,8 +101,11 @@ def _strides(shape: tuple[int, ...]) -> np.ndarray:
 
 def _set_threads() -> int:
     """numba's threads for the next parallel loop: torch's intra-op thread count (bench --threads), capped."""
-    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    wanted = torch.get_num_threads()
+    threads = max(1, min(wanted, numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
+    if torch.get_num_threads() != wanted:  # numba's first call starts its OpenMP pool, resetting the shared count
+        torch.set_num_threads(wanted)
     return threads
 
 

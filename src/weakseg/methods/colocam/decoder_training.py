@@ -34,6 +34,7 @@ from weakseg.methods.colocam.classifier_training import EncoderMaps, load_classi
 from weakseg.methods.colocam.decoder import LocalizationNet
 from weakseg.methods.colocam.frames import Shot, central_range, drop_shots, previous_positions, sample_frames
 from weakseg.methods.colocam.inputs import FrameStore, network_batch, rgb_255
+from weakseg.methods.colocam.loss_scaling import constant_lambda_c, crf_at_resolution
 from weakseg.methods.colocam.losses import BarrierSchedule, partial_cross_entropy, size_constraint_loss
 from weakseg.methods.colocam.pseudo_labels import (
     AUTHORS_CODE,
@@ -47,33 +48,12 @@ from weakseg.methods.colocam.variants import Variant
 from weakseg.training import finish, load, run_epochs
 
 PSEUDO_LABELS: dict[str, PseudoLabelConfig] = {"paper": PAPER, "authors_code": AUTHORS_CODE, "tcam_fcam": TCAM_FCAM}
-PAPER_FRAME = 224  # Sec. 4.1: the paper's frames are 224 x 224 where it sizes lambda_c
 
 
 CRF_KERNELS = {  # config colocam.loss.kernel: how eqs. 2 and 4 are summed
     "exact": (dense_crf_loss, multi_frame_colour_crf_loss),  # O(N^2), weakseg.crf
     "grid": (dense_crf_loss_fast, multi_frame_colour_crf_loss_fast),  # O(N) Gaussian grid, weakseg.crf_fast (<= 1 %)
 }
-
-
-def pixel_ratio(loss_cfg: Mapping[str, Any]) -> float:
-    """``224^2 / N``: pixels of the paper's frame (Sec. 4.1) per pixel at the loss resolution (N = h * w)."""
-    h, w = loss_cfg["resolution"]
-    return PAPER_FRAME**2 / (h * w)
-
-
-def constant_lambda_c(loss_cfg: Mapping[str, Any]) -> float:
-    """Fig. 2(c)'s constant weight of R_c: the paper's bound at 224 x 224 (``constant_lambda_c_224``, Sec. 3.3:
-    "below 2e-9") times ``(224^2 / N)^2``, since R_c sums over pairs of pixels."""
-    return float(loss_cfg["constant_lambda_c_224"]) * pixel_ratio(loss_cfg) ** 2
-
-
-def crf_at_resolution(loss_cfg: Mapping[str, Any]) -> tuple[float, float, float]:
-    """(sigma_xy, sigma_rgb, weight) of eq. 2 at the loss resolution: the paper's values (Sec. 4.1, at 224 x 224)
-    with the spatial bandwidth scaled with the frame side and the weight with the number of pixel pairs, so the
-    term has the paper's size relative to the others."""
-    crf, ratio = loss_cfg["crf"], pixel_ratio(loss_cfg)
-    return float(crf["sigma_xy"]) / ratio**0.5, float(crf["sigma_rgb"]), float(crf["weight"]) * ratio**2
 
 
 def pseudo_label_cam(shot: Shot, position: int, window: int, cams: Mapping[str, np.ndarray]) -> np.ndarray:

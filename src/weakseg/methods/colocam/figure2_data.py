@@ -19,24 +19,8 @@ import torch
 
 from weakseg.crf import multi_frame_colour_crf_loss
 from weakseg.methods.colocam.cost import median_seconds
-from weakseg.methods.colocam.variants import _fmt, canonical
+from weakseg.methods.colocam.figure2_sweep import sweep
 from weakseg.tables.figure_specs import FIGURE2_CAPTIONS  # noqa: F401 (re-exported)
-
-
-def sweep(cfg: Mapping[str, Any]) -> list[tuple[str, str, float, str]]:
-    """(panel, series, x, variant) of every measured point of panels a-c, variant by its canonical name."""
-    fig = cfg["figure2"]
-    out = []
-    for n in fig["n"]:
-        out += [("a", "CoLo-CAM", float(n), f"colocam_n{n}"), ("a", "TCAM", float(n), f"tcam_n{n}"),
-                ("c", "adaptive", float(n), f"colocam_n{n}"), ("c", "constant", float(n), f"colocam_const_n{n}")]
-    out += [("b", "CoLo-CAM (adaptive)", float(lc), f"colocam_lc{_fmt(float(lc))}") for lc in fig["lambda_c"]]
-    return [(p, s, x, canonical(v, cfg)) for p, s, x, v in out]
-
-
-def sweep_variants(cfg: Mapping[str, Any]) -> list[str]:
-    """The variants (canonical names) Fig. 2 reads, sorted."""
-    return sorted({v for *_, v in sweep(cfg)})
 
 
 def class_mean_corloc(ev: pd.DataFrame) -> pd.Series:

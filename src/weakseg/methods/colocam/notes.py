@@ -5,9 +5,9 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from weakseg.features.backbones import missing_weights
+from weakseg.features.registry import missing_weights
 from weakseg.methods.colocam.boxes import PROTOCOL_GLOBAL_TAU, PROTOCOL_PER_CLASS_TAU
-from weakseg.methods.colocam.decoder_training import crf_at_resolution
+from weakseg.methods.colocam.loss_scaling import crf_at_resolution
 from weakseg.methods.colocam.variants import all_variants, variant
 from weakseg.tables.specs import load_paper
 

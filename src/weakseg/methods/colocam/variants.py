@@ -7,7 +7,7 @@ CoLo-CAM) it declares.
 =============  ==============================================================================================
 field          meaning
 =============  ==============================================================================================
-cam            a method of :data:`weakseg.methods.colocam.cams.CAM_METHODS`: no decoder, the classifier CAM
+cam            a method of :data:`CAM_METHODS`: no decoder, the classifier CAM
 backbone       classifier backbone (default ``colocam.classifier.backbone``; Table 6)
 terms          terms of eq. 5: ``pl`` (eq. 1), ``crf`` (eq. 2), ``asc`` (eq. 3), ``coloc`` (eq. 4) (Table 2)
 n              frames per training group; the CoLoc term couples the n frames of a group (Fig. 2 a)
@@ -31,8 +31,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from weakseg.methods.colocam.cams import CAM_METHODS
-
+CAM_METHODS = ("cam", "gradcam", "gradcampp", "smooth_gradcampp", "xgradcam", "layercam")  # torchcam's, colocam.cams
 TERMS = ("pl", "crf", "asc", "coloc")
 SAMPLINGS = ("adjacent", "interval", "gaussian")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from weakseg.features.backbones import missing_weights
+from weakseg.features.registry import missing_weights
 
 
 def unavailable(config: dict[str, Any]) -> dict[str, str]:
