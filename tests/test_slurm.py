@@ -18,9 +18,6 @@ from slurm.cluster import Cluster, install_packages, start
 from test_reliability import _tables
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
-# Out of the default run (README: `pytest -m slow tests/test_slurm.py`): a tiny run through SLURM adds
-# minutes to a test command that must stay under 15 min on 2 cores.
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +73,8 @@ def _rule(job: dict[str, str]) -> str:
 
 
 def test_a_table_through_slurm_equals_the_local_one(cluster, profile, tiny_run, tmp_path):
-    """SSNM Table 1: two datasets and a table (CPU jobs), a training and an evaluation (GPU jobs)."""
+    """SSNM Table 1: two datasets and a table (CPU jobs), a training and an evaluation (GPU jobs); in the default
+    run (~50 s after the cluster is up)."""
     jobs = _slurm_run(cluster, profile, tmp_path, "ssnm_table1")
     assert sorted(_rule(j) for j in jobs) == ["ssnm_evaluate", "ssnm_train", "synthetic_dataset",
                                               "synthetic_dataset", "table"]
@@ -87,7 +85,8 @@ def test_a_table_through_slurm_equals_the_local_one(cluster, profile, tiny_run, 
 
 @pytest.mark.slow
 def test_all_tables_through_slurm_equal_the_local_ones(cluster, profile, tiny_run, tmp_path):
-    """The whole tiny `tables` run: every job of the local run is one SLURM job."""
+    """The whole tiny `tables` run: every job of the local run is one SLURM job. Slow (a second tiny run, ~4-8 min
+    on 2 cores, would push the test command past 15 min): `python -m pytest -q -m slow tests/test_slurm.py`."""
     jobs = _slurm_run(cluster, profile, tmp_path, "tables")
     assert len(jobs) == len(list((tiny_run / "results" / "synthetic" / "benchmarks").rglob("*.tsv")))
     assert len({_rule(j) for j in jobs}) >= 20
