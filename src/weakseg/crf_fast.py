@@ -18,10 +18,11 @@ with the product ``W S`` computed in O(N) by :mod:`weakseg.lattice` instead of e
 
 When to use: the grid costs ~(colour extent / (spacing sigma_rgb))^3 nodes per channel (38^3 for the
 full 0..255 cube) whatever the number of pixels, so the exact version wins on small inputs. Measured
-(bench/bench_crf.py, one thread): eq. 4 at the pipeline's 18 x 24 is on par at n = 2 frames and faster
-from n = 4 (64 frames: 7 ms vs 0.8 s), at 224 x 224 ~800x faster at n = 2; eq. 2 (16 x K channels)
-costs ~0.04-0.17 s per frame, slower than the exact one below ~100 x 100 pixels (18 x 24: 0.04 s vs
-5 ms), 16x faster at 224 x 224.
+(bench/bench_crf.py, 2 threads, quiet machine): eq. 4 at the pipeline's 18 x 24 is on par at n = 2 frames
+and faster from n = 4 (64 frames: 2 ms vs 0.25 s); at 224 x 224, n = 2: 8 ms vs 5.5 s exact (700x),
+n = 64: 55 ms forward + backward (96 ms on one thread), 11x faster than pydensecrf2's lattice; eq. 2
+(16 x K channels) costs ~0.06-0.13 s per frame, slower than the exact one below ~100 x 100 pixels
+(18 x 24: 0.03 s vs 0.6 ms), 13x faster at 224 x 224.
 
 Gradient: ``d(S' W~ S)/dS = 2 W~ S`` (W~ symmetric), saved from the forward, so backward costs nothing,
 as in the exact version. Accuracy against weakseg.crf and timings: tests/test_crf_fast.py,

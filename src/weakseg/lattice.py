@@ -36,9 +36,11 @@ differentiates through ``values`` by filtering the incoming gradient. No gradien
 
 Cost: per point and channel 2 (1 + d + d(d+1)/2) multiply-adds and one scatter and one gather of that
 many values; per grid node and channel a few dozen stencil and ``sum_a L_a`` blur operations; memory
-``prod_a L_a * (1 + d + d(d+1)/2) * C`` values. Points are processed in chunks of ``CHUNK_POINTS``.
-Vectorised torch ops only (index_add_ / index_select on the flattened grid), so the same code runs on
-CUDA tensors.
+``prod_a L_a * (1 + d + d(d+1)/2) * C`` values. The splat and the slice of 3-D features on the CPU (the
+colour grid of both CRF losses) run as compiled loops, one pass over the points
+(:mod:`weakseg.lattice_kernels`); otherwise (CUDA tensors, other dimensions) as vectorised torch ops
+(index_add_ / index_select on the flattened grid, one pass per monomial and channel, points in chunks of
+``CHUNK_POINTS``). The stencils and the blur are torch ops on the grid either way.
 """
 
 from __future__ import annotations
