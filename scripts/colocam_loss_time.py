@@ -13,7 +13,7 @@ with logged(sm.log[0], "colocam_loss_time") as log:
     torch.set_num_threads(sm.threads)
     fig, loss = sm.params.figure, sm.params.loss
     times = coloc_loss_times(fig["time_n"], loss["resolution"], loss["coloc_sigma_rgb"], fig["time_repeats"],
-                             pick_device(sm.params.device))
+                             pick_device(sm.params.device), loss["kernel"])
     log.info("\n%s", times.to_string(index=False))
     with atomic_path(sm.output[0]) as tmp:
         times.to_csv(tmp, index=False)

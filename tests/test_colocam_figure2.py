@@ -76,3 +76,17 @@ def test_bad_panels_and_values_raise(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'y' must be numeric"):
         plot_figure2(_points().assign(y="high"), {"a": path})
     assert not Path(path).exists()
+
+
+def test_loss_times_use_the_configured_kernel_and_name_a_bad_one() -> None:
+    import torch
+
+    from weakseg.methods.colocam.figure2_data import coloc_loss_times
+
+    for kernel in ("exact", "grid"):
+        times = coloc_loss_times([1, 2], (6, 8), 15.0, 1, torch.device("cpu"), kernel)
+        assert list(times.columns) == ["n", "pixels", "ms", "kernel"]
+        assert times["kernel"].tolist() == [kernel] * 2 and times["pixels"].tolist() == [48, 96]
+        assert (times["ms"] > 0).all()
+    with pytest.raises(ValueError, match="colocam.loss.kernel is 'fast'"):
+        coloc_loss_times([1], (6, 8), 15.0, 1, torch.device("cpu"), "fast")

@@ -109,6 +109,17 @@ def _set_threads() -> int:
     return threads
 
 
+@numba.njit(cache=True, inline="always")
+def _node(features, low, scale, strides, i):  # pragma: no cover - compiled
+    """Point i's nearest node (flattened) and offsets t_0, t_1, t_2 in [-1/2, 1/2]."""
+    c0 = (features[0, i] - low[0]) * scale + 1.0
+    c1 = (features[1, i] - low[1]) * scale + 1.0
+    c2 = (features[2, i] - low[2]) * scale + 1.0
+    r0, r1, r2 = np.rint(c0), np.rint(c1), np.rint(c2)
+    node = np.int64(r0) * strides[0] + np.int64(r1) * strides[1] + np.int64(r2) * strides[2]
+    return node, c0 - r0, c1 - r1, c2 - r2
+
+
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def _splat(features, low, scale, strides, planes, parts):  # pragma: no cover - compiled
     threads = parts.shape[0]
@@ -117,12 +128,8 @@ def _splat(features, low, scale, strides, planes, parts):  # pragma: no cover - 
     for part in numba.prange(threads):
         grid = parts[part]
         for i in range(part * chunk, min(count, (part + 1) * chunk)):
-            c0 = (features[0, i] - low[0]) * scale + 1.0
-            c1 = (features[1, i] - low[1]) * scale + 1.0
-            c2 = (features[2, i] - low[2]) * scale + 1.0
-            r0, r1, r2 = np.rint(c0), np.rint(c1), np.rint(c2)
-            t0, t1, t2 = c0 - r0, c1 - r1, c2 - r2
-            base = (np.int64(r0) * strides[0] + np.int64(r1) * strides[1] + np.int64(r2) * strides[2]) * channels * 10
+            node, t0, t1, t2 = _node(features, low, scale, strides, i)
+            base = node * channels * 10
             for k in range(channels):
                 value = planes[k, i]
                 u0, u1, u2 = value * t0, value * t1, value * t2
@@ -143,12 +150,8 @@ def _splat(features, low, scale, strides, planes, parts):  # pragma: no cover - 
 def _slice(features, low, scale, strides, cells, out):  # pragma: no cover - compiled
     channels, count = out.shape
     for i in numba.prange(count):
-        c0 = (features[0, i] - low[0]) * scale + 1.0
-        c1 = (features[1, i] - low[1]) * scale + 1.0
-        c2 = (features[2, i] - low[2]) * scale + 1.0
-        r0, r1, r2 = np.rint(c0), np.rint(c1), np.rint(c2)
-        t0, t1, t2 = c0 - r0, c1 - r1, c2 - r2
-        base = (np.int64(r0) * strides[0] + np.int64(r1) * strides[1] + np.int64(r2) * strides[2]) * channels * 10
+        node, t0, t1, t2 = _node(features, low, scale, strides, i)
+        base = node * channels * 10
         for k in range(channels):  # g_0 + sum_a t_a (g_a + sum_{b >= a} t_b g_ab)
             out[k, i] = (cells[base] + t0 * (cells[base + 1] + t0 * cells[base + 4] + t1 * cells[base + 5]
                                              + t2 * cells[base + 6])

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from weakseg.crf import multi_frame_colour_crf_loss
 from weakseg.methods.colocam.cost import median_seconds
+from weakseg.methods.colocam.decoder_training import CRF_KERNELS
 from weakseg.methods.colocam.figure2_sweep import sweep
 from weakseg.tables.figure_specs import FIGURE2_CAPTIONS  # noqa: F401 (re-exported)
 
@@ -51,9 +51,13 @@ def figure_points(cfg: Mapping[str, Any], evaluations: Mapping[str, pd.DataFrame
 
 
 def coloc_loss_times(ns: Sequence[int], resolution: Sequence[int], sigma_rgb: float, repeats: int,
-                     device: torch.device) -> pd.DataFrame:
+                     device: torch.device, kernel: str = "exact") -> pd.DataFrame:
     """Median wall time (ms) of eq. 4 forward + backward on n random frames at ``resolution`` (Fig. 2 d), for each
-    n of ``ns``: columns n, pixels, ms."""
+    n of ``ns``, summed as training sums it (``kernel``: config ``colocam.loss.kernel``, exact or grid): columns
+    n, pixels, ms, kernel."""
+    if kernel not in CRF_KERNELS:
+        raise ValueError(f"config colocam.loss.kernel is {kernel!r}; allowed: {sorted(CRF_KERNELS)}")
+    coloc = CRF_KERNELS[kernel][1]
     gen = torch.Generator().manual_seed(0)
     rows = []
     h, w = resolution
@@ -63,6 +67,7 @@ def coloc_loss_times(ns: Sequence[int], resolution: Sequence[int], sigma_rgb: fl
 
         def step() -> None:
             logits.grad = None
-            multi_frame_colour_crf_loss(torch.softmax(logits, dim=1), images, sigma_rgb).backward()
-        rows.append({"n": int(n), "pixels": int(n * h * w), "ms": 1000 * median_seconds(step, repeats=repeats)})
+            coloc(torch.softmax(logits, dim=1), images, sigma_rgb).backward()
+        rows.append({"n": int(n), "pixels": int(n * h * w), "ms": 1000 * median_seconds(step, repeats=repeats),
+                     "kernel": kernel})
     return pd.DataFrame(rows)
