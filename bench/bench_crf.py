@@ -7,7 +7,8 @@ Implementations, on the same input in one run (they alternate; best of ``--repea
 
 - ``exact``: weakseg.crf, every pixel pair (run only up to ``--exact-max-pairs`` pixel pairs: ~2-12 CPU-s
   per 224 x 224 frame, 4x that for the CoLoc term of 2 frames);
-- ``grid``: weakseg.crf_fast (weakseg.lattice: quadratic B-spline grid, second-order moments);
+- ``grid``: weakseg.crf_fast (weakseg.lattice: quadratic B-spline grid, second-order moments; splat and slice
+  compiled with numba on the CPU, weakseg.lattice_kernels);
 - ``pydensecrf``: the C++ permutohedral lattice of Kraehenbuehl's dense CRF code (the filter the authors'
   and Tang et al.'s code use) through the ``pydensecrf2`` package, with no normalisation, as a peer. Its
   Python API does not return the filtered values, so one mean-field step is run with a zero-mean
