@@ -7,8 +7,8 @@ node (slice, ``sum_alpha t^alpha g_alpha``). In torch each is one vectorised pas
 (3-D colour and K = 2 maps: 20 ``index_add_`` and 20 ``index_select`` passes over all points, each with its
 temporaries), ~2/3 of the CoLoc loss's time at 64 frames of 224 x 224 (bench/bench_crf.py). Here each is
 one pass over the points, in parallel (``numba.prange``; the splat into one private float64 grid per
-thread, summed afterwards), nodes and offsets recomputed from the features in both passes (cheaper than
-storing them), a point's monomials next to each other on the grid (layout ``(nodes, channels,
+thread, summed afterwards), nodes and offsets recomputed from the features in both passes (no per-point
+arrays kept), a point's monomials next to each other on the grid (layout ``(nodes, channels,
 monomials)``). The loops are written out for 3 dimensions, the colour grid of both CRF losses (CoLo-CAM
 eqs. 2 and 4); written generically over d they ran ~2x slower.
 
@@ -35,8 +35,8 @@ def splat_moments(features: torch.Tensor, low: torch.Tensor, spacing: float, sha
     """Per node and channel the moments ``sum_{points i at the node} t_i^alpha * value_ik`` (no stencils yet).
 
     A point's node and offsets: ``coord_a = (f_a - low_a) / spacing + 1``, node ``c_a = round(coord_a)``,
-    ``t_a = coord_a - c_a`` in [-1/2, 1/2], recomputed here and in :func:`slice_moments` (cheaper than storing
-    them: the loops are bound by memory traffic).
+    ``t_a = coord_a - c_a`` in [-1/2, 1/2], recomputed here and in :func:`slice_moments` (no per-point node or
+    offset arrays are kept).
 
     Args:
         features: float (3, N) contiguous point features in kernel units, one plane per axis.
@@ -129,7 +129,7 @@ def _splat(features, low, scale, strides, planes, parts):  # pragma: no cover - 
         grid = parts[part]
         for i in range(part * chunk, min(count, (part + 1) * chunk)):
             node, t0, t1, t2 = _node(features, low, scale, strides, i)
-            base = node * channels * 10
+            base = node * channels * MONOMIALS
             for k in range(channels):
                 value = planes[k, i]
                 u0, u1, u2 = value * t0, value * t1, value * t2
@@ -143,7 +143,7 @@ def _splat(features, low, scale, strides, planes, parts):  # pragma: no cover - 
                 grid[base + 7] += u1 * t1
                 grid[base + 8] += u1 * t2
                 grid[base + 9] += u2 * t2
-                base += 10
+                base += MONOMIALS
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
@@ -151,10 +151,10 @@ def _slice(features, low, scale, strides, cells, out):  # pragma: no cover - com
     channels, count = out.shape
     for i in numba.prange(count):
         node, t0, t1, t2 = _node(features, low, scale, strides, i)
-        base = node * channels * 10
+        base = node * channels * MONOMIALS
         for k in range(channels):  # g_0 + sum_a t_a (g_a + sum_{b >= a} t_b g_ab)
             out[k, i] = (cells[base] + t0 * (cells[base + 1] + t0 * cells[base + 4] + t1 * cells[base + 5]
                                              + t2 * cells[base + 6])
                          + t1 * (cells[base + 2] + t1 * cells[base + 7] + t2 * cells[base + 8])
                          + t2 * (cells[base + 3] + t2 * cells[base + 9]))
-            base += 10
+            base += MONOMIALS
