@@ -12,7 +12,7 @@ from weakseg.lattice import GaussianGrid
 def _points(count: int, seed: int, dtype: torch.dtype, flat: bool = False) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     features = torch.rand(count, 3, generator=g, dtype=torch.float64) * 7
-    if flat:  # many points on exactly the same colour (and a node boundary t = +-1/2)
+    if flat:  # half the points on exactly the same colour: many points share one node
         features[: count // 2] = torch.tensor([1.25, 2.0, 3.75], dtype=torch.float64)
     return features.to(dtype)
 
