@@ -90,3 +90,12 @@ def test_loss_times_use_the_configured_kernel_and_name_a_bad_one() -> None:
         assert (times["ms"] > 0).all()
     with pytest.raises(ValueError, match="colocam.loss.kernel is 'fast'"):
         coloc_loss_times([1], (6, 8), 15.0, 1, torch.device("cpu"), "fast")
+
+
+def test_loss_time_series_names_the_kernel() -> None:
+    from weakseg.methods.colocam.figure2_data import figure_points
+
+    cfg = {"figure2": {"n": [], "lambda_c": []}}
+    loss_time = pd.DataFrame({"n": [2, 4], "pixels": [864, 1728], "ms": [0.7, 1.9], "kernel": ["grid", "grid"]})
+    points = figure_points(cfg, {}, {}, loss_time)
+    assert points["series"].tolist() == ["loss time (grid)"] * 2 and points["y"].tolist() == [0.7, 1.9]

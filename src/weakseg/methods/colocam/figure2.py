@@ -122,7 +122,7 @@ def plot_figure2(points: pd.DataFrame, out_paths: Mapping[str, str]) -> None:
 
     Args:
         points: one row per measured point, columns ``panel`` ('a'..'d'), ``series`` (legend
-            label, e.g. 'CoLo-CAM', 'TCAM', 'constant', 'adaptive', 'loss time'), ``x`` (float:
+            label, e.g. 'CoLo-CAM', 'TCAM', 'constant', 'adaptive', 'loss time (exact)'), ``x`` (float:
             number of frames n for a, c, d; lambda_c for b), ``y`` (float: CorLoc in % for a-c,
             milliseconds for d; NaN where a series has only ``y2``) and optionally ``y2`` (float,
             log |R_c| for panel c, NaN when absent; drawn in green on a right axis). Repeated

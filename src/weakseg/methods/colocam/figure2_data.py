@@ -35,7 +35,7 @@ def figure_points(cfg: Mapping[str, Any], evaluations: Mapping[str, pd.DataFrame
     """Points for :func:`weakseg.methods.colocam.figure2.plot_figure2`: columns panel, series, x, y, y2.
 
     ``evaluations[variant]``: its per-frame records; ``histories[variant]``: the training history of each seed;
-    ``loss_time``: columns n, ms.
+    ``loss_time``: columns n, ms, kernel (``colocam.loss.kernel``, in the series' label: :func:`coloc_loss_times`).
     """
     rows = []
     for panel, series, x, name in sweep(cfg):
@@ -45,8 +45,8 @@ def figure_points(cfg: Mapping[str, Any], evaluations: Mapping[str, pd.DataFrame
             y2 = math.log(abs(float(np.mean(raw)))) if raw and np.mean(raw) != 0 else float("nan")
         for y in class_mean_corloc(evaluations[name]):
             rows.append({"panel": panel, "series": series, "x": x, "y": float(y), "y2": y2})
-    rows += [{"panel": "d", "series": "loss time", "x": float(n), "y": float(ms), "y2": float("nan")}
-             for n, ms in zip(loss_time["n"], loss_time["ms"])]
+    rows += [{"panel": "d", "series": f"loss time ({kernel})", "x": float(n), "y": float(ms), "y2": float("nan")}
+             for n, ms, kernel in zip(loss_time["n"], loss_time["ms"], loss_time["kernel"])]
     return pd.DataFrame(rows, columns=["panel", "series", "x", "y", "y2"])
 
 
